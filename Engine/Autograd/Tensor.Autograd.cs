@@ -4,7 +4,7 @@ using Engine.Interop;
 namespace Engine;
 
 // Autograd on a tensor: requires-grad, .grad, backward.
-public sealed partial class Tensor
+public partial class Tensor
 {
     public unsafe bool RequiresGrad
     {

@@ -30,6 +30,7 @@ internal static unsafe partial class Native
     [LibraryImport(Lib)] internal static partial void* eng_tensor_data_ptr(nint h);
     [LibraryImport(Lib)] internal static partial nint eng_tensor_from_data(void* data, long nbytes, long* sizes, int ndim, int dtype);
     [LibraryImport(Lib)] internal static partial int eng_tensor_copy_to(nint h, void* dst, long nbytes);
+    [LibraryImport(Lib)] internal static partial int eng_tensor_set_data(nint h, nint newData);
 
     [LibraryImport(Lib)] internal static partial int eng_tensor_set_requires_grad(nint h, int value);
     [LibraryImport(Lib)] internal static partial nint eng_tensor_grad(nint h);

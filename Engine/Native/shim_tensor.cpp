@@ -95,3 +95,13 @@ ENG_EXPORT int32_t eng_tensor_copy_to(eng_handle h, void* dst, int64_t nbytes) {
     return 0;
   })
 }
+
+// Replaces the tensor's data with new_data's, keeping its identity (what module.to() and
+// param.data = x do): optimizers and hooks that hold the tensor see the new values.
+ENG_EXPORT int32_t eng_tensor_set_data(eng_handle h, eng_handle new_data) {
+  ENG_GUARD(-1, {
+    auto t = checked(h);
+    t.set_data(checked(new_data));
+    return 0;
+  })
+}

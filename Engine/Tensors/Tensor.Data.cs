@@ -48,7 +48,7 @@ public static partial class Torch
     }
 }
 
-public sealed partial class Tensor
+public partial class Tensor
 {
     static readonly Op s_item = new("aten::item");
 

@@ -1,7 +1,7 @@
 namespace Engine;
 
 // Python-style indexing: t[0], t[1..3], t[.., 0], t[mask], t[indexTensor], and assignment.
-public sealed partial class Tensor
+public partial class Tensor
 {
     static readonly Op s_index = new("aten::index", "Tensor"), s_indexPut_ = new("aten::index_put_");
 

@@ -1,7 +1,7 @@
 namespace Engine;
 
 // Matrix products.
-public sealed partial class Tensor
+public partial class Tensor
 {
     static readonly Op s_matmul = new("aten::matmul"), s_mm = new("aten::mm"), s_bmm = new("aten::bmm");
     static readonly Op s_addmm = new("aten::addmm"), s_outer = new("aten::outer"), s_dot = new("aten::dot");

@@ -3,7 +3,7 @@ namespace Engine;
 // Binary elementwise math, comparisons and the C# operators over them. Scalars keep their kind:
 // an int64 tensor plus a long stays int64, plus a double becomes float (as in PyTorch).
 // `==` and `!=` keep C#'s reference meaning (so `t == null` works); use Eq/Ne for elementwise.
-public sealed partial class Tensor
+public partial class Tensor
 {
     static readonly Op s_addT = new("aten::add", "Tensor"), s_addS = new("aten::add", "Scalar");
     static readonly Op s_subT = new("aten::sub", "Tensor"), s_subS = new("aten::sub", "Scalar");
@@ -36,6 +36,8 @@ public sealed partial class Tensor
     static readonly Op s_fill_ = new("aten::fill_", "Scalar"), s_copy_ = new("aten::copy_");
     static readonly Op s_allclose = new("aten::allclose"), s_equal = new("aten::equal");
     static readonly Op s_isclose = new("aten::isclose");
+    static readonly Op s_uniform_ = new("aten::uniform_"), s_normal_ = new("aten::normal_");
+    static readonly Op s_bernoulli_ = new("aten::bernoulli_", "float");
 
     public Tensor Add(Tensor other, double alpha = 1) => s_addT.Call(this, other, alpha);
     public Tensor Add(double other) => s_addS.Call(this, other);
@@ -73,6 +75,12 @@ public sealed partial class Tensor
     public Tensor Addcdiv_(Tensor t1, Tensor t2, double value = 1) { s_addcdiv_.CallInPlace(this, t1, t2, value); return this; }
     public Tensor Addcmul(Tensor t1, Tensor t2, double value = 1) => s_addcmul.Call(this, t1, t2, value);
     public Tensor Addcdiv(Tensor t1, Tensor t2, double value = 1) => s_addcdiv.Call(this, t1, t2, value);
+    /// <summary>Fills with samples from U(low, high), in place (tensor.uniform_).</summary>
+    public Tensor Uniform_(double low = 0, double high = 1, Generator? generator = null) { s_uniform_.CallInPlace(this, low, high, generator); return this; }
+    /// <summary>Fills with samples from N(mean, std²), in place (tensor.normal_).</summary>
+    public Tensor Normal_(double mean = 0, double std = 1, Generator? generator = null) { s_normal_.CallInPlace(this, mean, std, generator); return this; }
+    /// <summary>Fills with 1 with probability p, else 0, in place (tensor.bernoulli_(p)).</summary>
+    public Tensor Bernoulli_(double p, Generator? generator = null) { s_bernoulli_.CallInPlace(this, p, generator); return this; }
     public Tensor Fill_(double value) { s_fill_.CallInPlace(this, value); return this; }
     public Tensor Fill_(long value) { s_fill_.CallInPlace(this, value); return this; }
     /// <summary>Copies src into this tensor (broadcasting, converting dtype and device).</summary>

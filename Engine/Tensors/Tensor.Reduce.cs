@@ -1,7 +1,7 @@
 namespace Engine;
 
 // Reductions, with optional dims and keepdim. A null dims reduces over every dimension.
-public sealed partial class Tensor
+public partial class Tensor
 {
     static readonly Op s_sum = new("aten::sum", "dim_IntList"), s_mean = new("aten::mean", "dim");
     static readonly Op s_sumAll = new("aten::sum"), s_meanAll = new("aten::mean");

@@ -1,7 +1,7 @@
 namespace Engine;
 
 // Views and reshaping, joining and splitting, device and dtype moves.
-public sealed partial class Tensor
+public partial class Tensor
 {
     static readonly Op s_view = new("aten::view"), s_reshape = new("aten::reshape");
     static readonly Op s_permute = new("aten::permute"), s_transpose = new("aten::transpose", "int");
@@ -79,6 +79,11 @@ public sealed partial class Tensor
         s_toDtype.Call(this, dtype, nonBlocking, copy);
     public Tensor To(Device device, ScalarType dtype, bool nonBlocking = false, bool copy = false) =>
         s_toDevice.Call(this, device, dtype, nonBlocking, copy);
+    /// <summary>Replaces this tensor's data with <paramref name="data"/>'s (param.data = x), keeping
+    /// its identity, so optimizers and hooks holding it see the new values.</summary>
+    public void SetData(Tensor data) =>
+        Interop.Native.Check(Interop.Native.eng_tensor_set_data(Handle, data.Handle), $"set_data({Describe()}, {data.Describe()})");
+
     public Tensor Cpu() => To(Device.CPU);
     public Tensor Cuda(int index = 0) => To(Device.CUDA(index));
     public Tensor Float() => To(ScalarType.Float32);

@@ -1,7 +1,7 @@
 namespace Engine;
 
 // Elementwise unary functions, each one ATen operator (out-of-place and in-place with a trailing _).
-public sealed partial class Tensor
+public partial class Tensor
 {
     static readonly Op s_abs = new("aten::abs");
     static readonly Op s_sign = new("aten::sign");

@@ -9,7 +9,7 @@ namespace Engine;
 /// <see cref="Dispose"/>: native memory the GC cannot see is freed deterministically, by you or
 /// by the <see cref="DisposeScope"/> it was created in. The finalizer is only a safety net.
 /// </summary>
-public sealed partial class Tensor : IDisposable
+public partial class Tensor : IDisposable
 {
     nint _handle;
     internal DisposeScope? Scope;

@@ -165,7 +165,7 @@ internal static class TensorFormatter
     }
 }
 
-public sealed partial class Tensor
+public partial class Tensor
 {
     /// <summary>The values as Python PyTorch prints them, e.g. "tensor([0.3367, 0.1288])".</summary>
     public override string ToString() => IsDisposed ? "tensor(<disposed>)" : TensorFormatter.Format(this);
