@@ -44,6 +44,7 @@ enum eng_kind : int32_t {
 };
 
 ENG_EXPORT void eng_tensor_free(eng_handle h);
+ENG_EXPORT const char* eng_last_error();
 
 namespace eng {
 void set_error(const std::string& message);

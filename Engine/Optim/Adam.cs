@@ -1,0 +1,125 @@
+namespace Engine.Optim;
+
+public class AdamOptions : OptimizerOptions
+{
+    /// <summary>β₁: decay of the first moment (the mean of gradients).</summary>
+    public double Beta1 { get; set; } = 0.9;
+    /// <summary>β₂: decay of the second moment (the mean of squared gradients).</summary>
+    public double Beta2 { get; set; } = 0.999;
+    /// <summary>ε: keeps the denominator away from zero.</summary>
+    public double Eps { get; set; } = 1e-8;
+    /// <summary>AMSGrad: divide by the running maximum of the second moment.</summary>
+    public bool Amsgrad { get; set; }
+
+    public override double? Momentum { get => Beta1; set => Beta1 = value ?? Beta1; }
+
+    public override void Validate()
+    {
+        base.Validate();
+        CheckBeta(Beta1, "beta1");
+        CheckBeta(Beta2, "beta2");
+        CheckNonNegative(Eps, "eps");
+    }
+
+    public override IEnumerable<(string Name, double Value)> Values() =>
+        base.Values().Concat([("beta1", Beta1), ("beta2", Beta2), ("eps", Eps), ("amsgrad", Amsgrad ? 1 : 0)]);
+
+    public override void SetValue(string name, double value)
+    {
+        switch (name)
+        {
+            case "beta1": Beta1 = value; break;
+            case "beta2": Beta2 = value; break;
+            case "eps": Eps = value; break;
+            case "amsgrad": Amsgrad = value != 0; break;
+            default: base.SetValue(name, value); break;
+        }
+    }
+}
+
+/// <summary>
+/// Adam (Kingma and Ba, 2015), torch.optim.Adam. Weight decay here is the coupled L2 penalty
+/// added to the gradient; <see cref="AdamW"/> decouples it.
+/// <code>
+/// g ← ∇f(θ) (+ λθ)
+/// m ← β₁·m + (1 − β₁)·g              first moment
+/// v ← β₂·v + (1 − β₂)·g²             second moment (v̂max ← max(v̂max, v) with AMSGrad)
+/// m̂ = m / (1 − β₁ᵗ),  v̂ = v / (1 − β₂ᵗ)   bias correction
+/// θ ← θ − η · m̂ / (√v̂ + ε)
+/// </code>
+/// Checked against libtorch's torch::optim::Adam and Python PyTorch.
+/// </summary>
+public class Adam : Optimizer
+{
+    public Adam(IEnumerable<Tensor> parameters, double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999,
+        double eps = 1e-8, double weightDecay = 0, bool amsgrad = false, bool maximize = false)
+        : this([new ParamGroupSpec(parameters)], lr, beta1, beta2, eps, weightDecay, amsgrad, maximize) { }
+
+    public Adam(IEnumerable<ParamGroupSpec> groups, double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999,
+        double eps = 1e-8, double weightDecay = 0, bool amsgrad = false, bool maximize = false)
+        : this(groups, new AdamOptions
+        {
+            LearningRate = lr, Beta1 = beta1, Beta2 = beta2, Eps = eps, WeightDecay = weightDecay,
+            Amsgrad = amsgrad, Maximize = maximize,
+        }) { }
+
+    protected Adam(IEnumerable<ParamGroupSpec> groups, AdamOptions defaults) : base(groups, defaults) { }
+
+    /// <summary>AdamW applies weight decay to θ directly instead of through the gradient.</summary>
+    protected virtual bool DecoupledWeightDecay => false;
+
+    protected override void Update(ParamGroup group)
+    {
+        var o = (AdamOptions)group.Options;
+        foreach (var p in group.Parameters)
+        {
+            var g = p.Grad;
+            if (g is null) continue;
+            if (o.Maximize) g = -g;
+            var state = State(p);
+            var m = state.GetOrCreate("exp_avg", () => Torch.ZerosLike(p));
+            var v = state.GetOrCreate("exp_avg_sq", () => Torch.ZerosLike(p));
+            long t = ++state.Step;
+
+            if (o.WeightDecay != 0)
+            {
+                if (DecoupledWeightDecay) p.Mul_(1 - o.LearningRate * o.WeightDecay);
+                else g = g.Add(p, alpha: o.WeightDecay);
+            }
+            m.Mul_(o.Beta1).Add_(g, alpha: 1 - o.Beta1);
+            v.Mul_(o.Beta2).Addcmul_(g, g, value: 1 - o.Beta2);
+            double biasCorrection1 = 1 - Math.Pow(o.Beta1, t);
+            double biasCorrection2 = 1 - Math.Pow(o.Beta2, t);
+            var second = v;
+            if (o.Amsgrad)
+            {
+                var vmax = state.GetOrCreate("max_exp_avg_sq", () => Torch.ZerosLike(p));
+                vmax.Copy_(vmax.Maximum(v));
+                second = vmax;
+            }
+            var denom = second.Sqrt().Div_(Math.Sqrt(biasCorrection2)).Add_(o.Eps);
+            p.Addcdiv_(m, denom, value: -o.LearningRate / biasCorrection1);
+        }
+    }
+}
+
+/// <summary>
+/// AdamW (Loshchilov and Hutter, 2019), torch.optim.AdamW: Adam with decoupled weight decay,
+/// θ ← θ·(1 − ηλ) before the Adam step. Default λ = 0.01 as PyTorch.
+/// </summary>
+public sealed class AdamW : Adam
+{
+    public AdamW(IEnumerable<Tensor> parameters, double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999,
+        double eps = 1e-8, double weightDecay = 1e-2, bool amsgrad = false, bool maximize = false)
+        : this([new ParamGroupSpec(parameters)], lr, beta1, beta2, eps, weightDecay, amsgrad, maximize) { }
+
+    public AdamW(IEnumerable<ParamGroupSpec> groups, double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999,
+        double eps = 1e-8, double weightDecay = 1e-2, bool amsgrad = false, bool maximize = false)
+        : base(groups, new AdamOptions
+        {
+            LearningRate = lr, Beta1 = beta1, Beta2 = beta2, Eps = eps, WeightDecay = weightDecay,
+            Amsgrad = amsgrad, Maximize = maximize,
+        }) { }
+
+    protected override bool DecoupledWeightDecay => true;
+}
