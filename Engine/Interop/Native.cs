@@ -35,6 +35,8 @@ internal static unsafe partial class Native
     [LibraryImport(Lib)] internal static partial int eng_tensor_set_requires_grad(nint h, int value);
     [LibraryImport(Lib)] internal static partial nint eng_tensor_grad(nint h);
     [LibraryImport(Lib)] internal static partial int eng_tensor_set_grad(nint h, nint grad);
+    [LibraryImport(Lib)] internal static partial int eng_tensor_grad_data(nint h, void** data);
+    [LibraryImport(Lib)] internal static partial int eng_tensor_grads(nint* hs, int n, nint* out_);
     [LibraryImport(Lib)] internal static partial int eng_tensor_grad_fn(nint h, byte* buf, int cap);
     [LibraryImport(Lib)] internal static partial int eng_backward(nint* outputs, nint* grads, int n, int retainGraph, int createGraph);
     [LibraryImport(Lib)] internal static partial int eng_grad(nint* outputs, nint* grads, int nOut, nint* inputs, int nIn, int retainGraph, int createGraph, int allowUnused, nint* results);

@@ -90,3 +90,29 @@ ENG_EXPORT int32_t eng_grad(const eng_handle* outputs, const eng_handle* grads, 
 
 ENG_EXPORT int32_t eng_grad_enabled() { return c10::GradMode::is_enabled() ? 1 : 0; }
 ENG_EXPORT void eng_set_grad_enabled(int32_t enabled) { c10::GradMode::set_enabled(enabled != 0); }
+
+// For fused optimizer kernels: the address of p.grad's memory without creating a handle.
+// Returns 0 if p has no grad, 1 with *data set if the grad is a dense contiguous tensor on the
+// same device with p's dtype and numel, 2 if it exists but is not like that (use another path).
+ENG_EXPORT int32_t eng_tensor_grad_data(eng_handle h, void** data) {
+  ENG_GUARD(-1, {
+    if (!h) throw std::invalid_argument("null tensor handle");
+    auto p = eng::borrow(h);
+    const auto& g = p.grad();
+    if (!g.defined()) return 0;
+    if (!g.is_contiguous() || g.scalar_type() != p.scalar_type() || g.numel() != p.numel() ||
+        g.device() != p.device() || g.layout() != c10::kStrided)
+      return 2;
+    *data = g.numel() ? g.data_ptr() : nullptr;
+    return 1;
+  })
+}
+
+// New handles to the grads of n tensors (null where there is none): the multi-tensor paths build
+// their gradient lists without a managed object per gradient.
+ENG_EXPORT int32_t eng_tensor_grads(const eng_handle* hs, int32_t n, eng_handle* out) {
+  ENG_GUARD(-1, {
+    for (int32_t k = 0; k < n; ++k) out[k] = eng::release(eng::borrow(hs[k]).grad());
+    return 0;
+  })
+}

@@ -71,36 +71,168 @@ public class Adam : Optimizer
     protected override void Update(ParamGroup group)
     {
         var o = (AdamOptions)group.Options;
-        foreach (var p in group.Parameters)
+        switch (Choose(group, hasFused: true, hasForeach: true))
         {
-            var g = p.Grad;
-            if (g is null) continue;
-            if (o.Maximize) g = -g;
-            var state = State(p);
-            var m = state.GetOrCreate("exp_avg", () => Torch.ZerosLike(p));
-            var v = state.GetOrCreate("exp_avg_sq", () => Torch.ZerosLike(p));
-            long t = ++state.Step;
-
-            if (o.WeightDecay != 0)
-            {
-                if (DecoupledWeightDecay) p.Mul_(1 - o.LearningRate * o.WeightDecay);
-                else g = g.Add(p, alpha: o.WeightDecay);
-            }
-            m.Mul_(o.Beta1).Add_(g, alpha: 1 - o.Beta1);
-            v.Mul_(o.Beta2).Addcmul_(g, g, value: 1 - o.Beta2);
-            double biasCorrection1 = 1 - Math.Pow(o.Beta1, t);
-            double biasCorrection2 = 1 - Math.Pow(o.Beta2, t);
-            var second = v;
-            if (o.Amsgrad)
-            {
-                var vmax = state.GetOrCreate("max_exp_avg_sq", () => Torch.ZerosLike(p));
-                vmax.Copy_(vmax.Maximum(v));
-                second = vmax;
-            }
-            var denom = second.Sqrt().Div_(Math.Sqrt(biasCorrection2)).Add_(o.Eps);
-            p.Addcdiv_(m, denom, value: -o.LearningRate / biasCorrection1);
+            case Implementation.Fused: UpdateFused(group, o); break;
+            case Implementation.Foreach: UpdateForeach(group, o); break;
+            default:
+                foreach (var p in group.Parameters) UpdateReadable(p, o);
+                break;
         }
     }
+
+    /// <summary>The paper's update for one parameter, op by op.</summary>
+    void UpdateReadable(Tensor p, AdamOptions o)
+    {
+        var g = p.Grad;
+        if (g is null) return;
+        if (o.Maximize) g = -g;
+        var state = State(p);
+        var m = state.GetOrCreate("exp_avg", () => Torch.ZerosLike(p));
+        var v = state.GetOrCreate("exp_avg_sq", () => Torch.ZerosLike(p));
+        long t = ++state.Step;
+
+        if (o.WeightDecay != 0)
+        {
+            if (DecoupledWeightDecay) p.Mul_(1 - o.LearningRate * o.WeightDecay);
+            else g = g.Add(p, alpha: o.WeightDecay);
+        }
+        m.Mul_(o.Beta1).Add_(g, alpha: 1 - o.Beta1);
+        v.Mul_(o.Beta2).Addcmul_(g, g, value: 1 - o.Beta2);
+        double biasCorrection1 = 1 - Math.Pow(o.Beta1, t);
+        double biasCorrection2 = 1 - Math.Pow(o.Beta2, t);
+        var second = v;
+        if (o.Amsgrad)
+        {
+            var vmax = state.GetOrCreate("max_exp_avg_sq", () => Torch.ZerosLike(p));
+            vmax.Copy_(vmax.Maximum(v));
+            second = vmax;
+        }
+        var denom = second.Sqrt().Div_(Math.Sqrt(biasCorrection2)).Add_(o.Eps);
+        p.Addcdiv_(m, denom, value: -o.LearningRate / biasCorrection1);
+    }
+
+    /// <summary>One SIMD sweep per parameter over p, g, m, v (CPU).</summary>
+    unsafe void UpdateFused(ParamGroup group, AdamOptions o)
+    {
+        foreach (var p in group.Parameters)
+        {
+            void* g;
+            int rc = Interop.Native.Check(Interop.Native.eng_tensor_grad_data(p.Handle, &g), "grad");
+            if (rc == 0) continue;
+            if (rc == 2) { UpdateReadable(p, o); continue; }
+            var state = State(p);
+            var m = state.GetOrCreate("exp_avg", () => Torch.ZerosLike(p, null));
+            var v = state.GetOrCreate("exp_avg_sq", () => Torch.ZerosLike(p, null));
+            var vmax = o.Amsgrad ? state.GetOrCreate("max_exp_avg_sq", () => Torch.ZerosLike(p, null)) : null;
+            long t = ++state.Step;
+            long n = p.NumEl;
+            if (n == 0) continue;
+            bool decoupled = DecoupledWeightDecay && o.WeightDecay != 0;
+            var args = new Kernels.AdamKernel.Args
+            {
+                P = p.DataPointer, G = (nint)g, M = m.DataPointer, V = v.DataPointer, VMax = vmax?.DataPointer ?? 0,
+                Beta1 = o.Beta1, Beta2 = o.Beta2, Eps = o.Eps,
+                StepSize = o.LearningRate / (1 - Math.Pow(o.Beta1, t)),
+                BiasCorrection2Sqrt = Math.Sqrt(1 - Math.Pow(o.Beta2, t)),
+                WeightDecay = decoupled ? 0 : o.WeightDecay,
+                DecayFactor = decoupled ? 1 - o.LearningRate * o.WeightDecay : 1,
+                Maximize = o.Maximize, Coupled = !decoupled, Amsgrad = o.Amsgrad,
+            };
+            Kernels.AdamKernel.Step(p.DType, args, n);
+            GC.KeepAlive(p);
+        }
+    }
+
+    /// <summary>The whole group in a handful of _foreach_* kernels (CUDA): PyTorch's multi-tensor Adam.</summary>
+    void UpdateForeach(ParamGroup group, AdamOptions o)
+    {
+        var lists = Lists(group);
+        lists.Collect(group.Parameters);
+        try
+        {
+            if (lists.Count == 0) return;
+            // Every participating parameter must be at the same step to share the scalars.
+            long t = -1;
+            bool same = true;
+            for (int i = 0; i < lists.Count; i++)
+            {
+                var state = State(lists.Tensors[i]);
+                long s = state.Step;
+                if (t < 0) t = s; else same &= s == t;
+            }
+            if (!same)
+            {
+                for (int i = 0; i < lists.Count; i++) UpdateReadable(lists.Tensors[i], o);
+                return;
+            }
+            t++;
+            var m = lists.Buffer(0);
+            var v = lists.Buffer(1);
+            var vmax = o.Amsgrad ? lists.Buffer(2) : null;
+            for (int i = 0; i < lists.Count; i++)
+            {
+                var p = lists.Tensors[i];
+                var state = State(p);
+                state.Step = t;
+                m[i] = state.GetOrCreate("exp_avg", () => Torch.ZerosLike(p)).Handle;
+                v[i] = state.GetOrCreate("exp_avg_sq", () => Torch.ZerosLike(p)).Handle;
+                if (vmax is not null) vmax[i] = state.GetOrCreate("max_exp_avg_sq", () => Torch.ZerosLike(p)).Handle;
+            }
+
+            var grads = lists.G;
+            bool ownGrads = false;
+            if (o.Maximize)
+            {
+                Foreach.Neg.CallRawList(lists.Scratch, grads);
+                grads = Arg.RawTensors(lists.Scratch, lists.Count);
+                ownGrads = true;
+            }
+            if (o.WeightDecay != 0)
+            {
+                if (DecoupledWeightDecay) Foreach.MulScalar_.CallInPlace(lists.P, 1 - o.LearningRate * o.WeightDecay);
+                else
+                {
+                    var target = ownGrads ? lists.Scratch2 : lists.Scratch;
+                    Foreach.AddList.CallRawList(target, grads, lists.P, o.WeightDecay);
+                    if (ownGrads) lists.Free(lists.Scratch);
+                    grads = Arg.RawTensors(target, lists.Count);
+                    ownGrads = true;
+                }
+            }
+            Foreach.MulScalar_.CallInPlace(lists.B(0), o.Beta1);
+            Foreach.AddList_.CallInPlace(lists.B(0), grads, 1 - o.Beta1);
+            Foreach.MulScalar_.CallInPlace(lists.B(1), o.Beta2);
+            Foreach.Addcmul_.CallInPlace(lists.B(1), grads, grads, 1 - o.Beta2);
+            if (ownGrads) lists.Free((nint[])GradArray(grads));
+
+            var second = lists.B(1);
+            if (o.Amsgrad)
+            {
+                Foreach.Maximum_.CallInPlace(lists.B(2), lists.B(1));
+                second = lists.B(2);
+            }
+            var denom = lists.Scratch;
+            Foreach.Sqrt.CallRawList(denom, second);
+            try
+            {
+                var d = Arg.RawTensors(denom, lists.Count);
+                Foreach.DivScalar_.CallInPlace(d, Math.Sqrt(1 - Math.Pow(o.Beta2, t)));
+                Foreach.AddScalar_.CallInPlace(d, o.Eps);
+                Foreach.Addcdiv_.CallInPlace(lists.P, lists.B(0), d, -o.LearningRate / (1 - Math.Pow(o.Beta1, t)));
+            }
+            finally
+            {
+                lists.Free(denom);
+            }
+        }
+        finally
+        {
+            lists.Release();
+        }
+    }
+
+    static object GradArray(Arg a) => a.Ref!;
 }
 
 /// <summary>

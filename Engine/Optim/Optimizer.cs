@@ -14,6 +14,9 @@ public abstract class Optimizer : IDisposable
 
     public IReadOnlyList<ParamGroup> ParamGroups => _groups;
 
+    /// <summary>Which update path runs (Auto: multi-tensor on CUDA, fused on CPU).</summary>
+    public Implementation Implementation { get; set; } = Implementation.Auto;
+
     /// <summary>The defaults new groups start from.</summary>
     public OptimizerOptions DefaultOptions { get; }
 
@@ -85,6 +88,40 @@ public abstract class Optimizer : IDisposable
 
     /// <summary>Updates one group's parameters (under no-grad, inside a dispose scope).</summary>
     protected abstract void Update(ParamGroup group);
+
+    /// <summary>The path for a group: the requested one, or for Auto, Foreach when every parameter
+    /// is on CUDA, Fused when every one is a contiguous float32/float64 CPU tensor (and the
+    /// optimizer has a fused kernel), else Readable.</summary>
+    protected unsafe Implementation Choose(ParamGroup group, bool hasFused, bool hasForeach)
+    {
+        var requested = Implementation;
+        if (requested == Implementation.Fused && !hasFused) requested = Implementation.Readable;
+        if (requested == Implementation.Foreach && !hasForeach) requested = Implementation.Readable;
+        if (requested == Implementation.Foreach) return requested;
+        bool allCuda = true, allCpuDense = true;
+        int* info = stackalloc int[7];
+        foreach (var p in group.Parameters)
+        {
+            Interop.Native.Check(Interop.Native.eng_tensor_info(p.Handle, info), "tensor info");
+            bool cuda = info[1] == (int)DeviceType.CUDA;
+            allCuda &= cuda;
+            allCpuDense &= !cuda && info[5] != 0 && (info[0] == (int)ScalarType.Float32 || info[0] == (int)ScalarType.Float64);
+        }
+        if (requested == Implementation.Fused) return allCpuDense ? Implementation.Fused : Implementation.Readable;
+        if (requested == Implementation.Readable) return requested;
+        if (allCuda && hasForeach) return Implementation.Foreach;
+        if (allCpuDense && hasFused) return Implementation.Fused;
+        return Implementation.Readable;
+    }
+
+    readonly Dictionary<ParamGroup, ForeachLists> _lists = new(ReferenceEqualityComparer.Instance);
+
+    /// <summary>The reusable multi-tensor lists of a group.</summary>
+    internal ForeachLists Lists(ParamGroup group)
+    {
+        if (!_lists.TryGetValue(group, out var l)) _lists[group] = l = new ForeachLists(group.Parameters);
+        return l;
+    }
 
     /// <summary>The state of a parameter, created empty on first use.</summary>
     protected ParamState State(Tensor parameter)

@@ -62,22 +62,130 @@ public sealed class Sgd : Optimizer
     protected override void Update(ParamGroup group)
     {
         var o = (SgdOptions)group.Options;
+        switch (Choose(group, hasFused: true, hasForeach: true))
+        {
+            case Implementation.Fused: UpdateFused(group, o); break;
+            case Implementation.Foreach: UpdateForeach(group, o); break;
+            default:
+                foreach (var p in group.Parameters) UpdateReadable(p, o);
+                break;
+        }
+    }
+
+    /// <summary>The update for one parameter, op by op.</summary>
+    void UpdateReadable(Tensor p, SgdOptions o)
+    {
+        var g = p.Grad;
+        if (g is null) return;
+        if (o.Maximize) g = -g;
+        if (o.WeightDecay != 0) g = g.Add(p, alpha: o.WeightDecay);
+        if (o.MomentumValue != 0)
+        {
+            var state = State(p);
+            if (!state.TryGet("momentum_buffer", out var b))
+                state["momentum_buffer"] = b = g.Clone();
+            else
+                b.Mul_(o.MomentumValue).Add_(g, alpha: 1 - o.Dampening);
+            g = o.Nesterov ? g.Add(b, alpha: o.MomentumValue) : b;
+        }
+        p.Add_(g, alpha: -o.LearningRate);
+    }
+
+    /// <summary>One SIMD sweep per parameter over p, g and b (CPU).</summary>
+    unsafe void UpdateFused(ParamGroup group, SgdOptions o)
+    {
         foreach (var p in group.Parameters)
         {
-            var g = p.Grad;
-            if (g is null) continue;
-            if (o.Maximize) g = -g;
-            if (o.WeightDecay != 0) g = g.Add(p, alpha: o.WeightDecay);
+            void* g;
+            int rc = Interop.Native.Check(Interop.Native.eng_tensor_grad_data(p.Handle, &g), "grad");
+            if (rc == 0) continue;
+            if (rc == 2) { UpdateReadable(p, o); continue; }
+            long n = p.NumEl;
+            nint b = 0;
+            bool first = false;
             if (o.MomentumValue != 0)
             {
                 var state = State(p);
-                if (!state.TryGet("momentum_buffer", out var b))
-                    state["momentum_buffer"] = b = g.Clone();
-                else
-                    b.Mul_(o.MomentumValue).Add_(g, alpha: 1 - o.Dampening);
-                g = o.Nesterov ? g.Add(b, alpha: o.MomentumValue) : b;
+                first = !state.TryGet("momentum_buffer", out _);
+                b = state.GetOrCreate("momentum_buffer", () => Torch.EmptyLike(p)).DataPointer;
             }
-            p.Add_(g, alpha: -o.LearningRate);
+            if (n == 0) continue;
+            var args = new Kernels.SgdKernel.Args
+            {
+                P = p.DataPointer, G = (nint)g, B = b, Lr = o.LearningRate, WeightDecay = o.WeightDecay,
+                Momentum = o.MomentumValue, Dampening = o.Dampening, Maximize = o.Maximize, Nesterov = o.Nesterov,
+                FirstStep = first,
+            };
+            Kernels.SgdKernel.Step(p.DType, args, n);
+            GC.KeepAlive(p);
+        }
+    }
+
+    /// <summary>The whole group in a few _foreach_* kernels (CUDA): PyTorch's multi-tensor SGD.</summary>
+    void UpdateForeach(ParamGroup group, SgdOptions o)
+    {
+        var lists = Lists(group);
+        lists.Collect(group.Parameters);
+        try
+        {
+            if (lists.Count == 0) return;
+            var grads = lists.G;
+            nint[]? gradsOwned = null;
+            if (o.Maximize)
+            {
+                Foreach.Neg.CallRawList(lists.Scratch, grads);
+                gradsOwned = lists.Scratch;
+                grads = Arg.RawTensors(gradsOwned, lists.Count);
+            }
+            if (o.WeightDecay != 0)
+            {
+                var target = gradsOwned == lists.Scratch ? lists.Scratch2 : lists.Scratch;
+                Foreach.AddList.CallRawList(target, grads, lists.P, o.WeightDecay);
+                if (gradsOwned is not null) lists.Free(gradsOwned);
+                gradsOwned = target;
+                grads = Arg.RawTensors(gradsOwned, lists.Count);
+            }
+            var step = grads;
+            if (o.MomentumValue != 0)
+            {
+                var bufs = lists.Buffer(0);
+                bool all = true;
+                for (int i = 0; i < lists.Count; i++) all &= State(lists.Tensors[i]).TryGet("momentum_buffer", out _);
+                if (all)
+                {
+                    for (int i = 0; i < lists.Count; i++) bufs[i] = State(lists.Tensors[i])["momentum_buffer"].Handle;
+                    Foreach.MulScalar_.CallInPlace(lists.B(0), o.MomentumValue);
+                    Foreach.AddList_.CallInPlace(lists.B(0), grads, 1 - o.Dampening);
+                }
+                else
+                {
+                    // First step (or a parameter that had no gradient before): per parameter.
+                    var gradHandles = (nint[])grads.Ref!;
+                    for (int i = 0; i < lists.Count; i++)
+                    {
+                        var state = State(lists.Tensors[i]);
+                        using var g = new Tensor(Interop.Native.eng_tensor_retain(gradHandles[i])).DetachFromDisposeScope();
+                        if (!state.TryGet("momentum_buffer", out var b)) state["momentum_buffer"] = b = g.Clone();
+                        else b.Mul_(o.MomentumValue).Add_(g, alpha: 1 - o.Dampening);
+                        bufs[i] = b.Handle;
+                    }
+                }
+                if (o.Nesterov)
+                {
+                    var target = gradsOwned == lists.Scratch ? lists.Scratch2 : lists.Scratch;
+                    Foreach.AddList.CallRawList(target, grads, lists.B(0), o.MomentumValue);
+                    if (gradsOwned is not null) lists.Free(gradsOwned);
+                    gradsOwned = target;
+                    step = Arg.RawTensors(gradsOwned, lists.Count);
+                }
+                else step = lists.B(0);
+            }
+            Foreach.AddList_.CallInPlace(lists.P, step, -o.LearningRate);
+            if (gradsOwned is not null) lists.Free(gradsOwned);
+        }
+        finally
+        {
+            lists.Release();
         }
     }
 }

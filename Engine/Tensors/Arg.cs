@@ -37,6 +37,11 @@ public readonly struct Arg
     public static implicit operator Arg(Generator? g) => g is null ? None : new(ArgKind.Generator, r: g);
     public static implicit operator Arg(MemoryFormat v) => new(ArgKind.MemoryFormat, i: (int)v);
 
+    /// <summary>A Tensor[] argument given as the first <paramref name="count"/> raw native handles
+    /// (borrowed, not owned): multi-tensor optimizer paths build their lists without a managed
+    /// object per tensor.</summary>
+    internal static Arg RawTensors(nint[] handles, int count) => new(ArgKind.TensorList, i: count, r: handles);
+
     /// <summary>A <c>Tensor?[]</c> argument (e.g. aten::index): null entries are None.</summary>
     public static Arg OptionalTensors(Tensor?[] v) => new(ArgKind.OptTensorList, r: v);
 
@@ -89,6 +94,7 @@ public readonly struct Arg
         ArgKind.IntList => "[" + string.Join(", ", (long[])Ref!) + "]",
         ArgKind.DoubleList => "[" + string.Join(", ", (double[])Ref!) + "]",
         ArgKind.BoolList => "[" + string.Join(", ", (bool[])Ref!) + "]",
+        ArgKind.TensorList when Ref is nint[] => $"[{I} tensors]",
         ArgKind.TensorList or ArgKind.OptTensorList =>
             "[" + string.Join(", ", ((Tensor?[])Ref!).Select(t => t?.Describe() ?? "None")) + "]",
         _ => Kind.ToString(),

@@ -156,6 +156,24 @@ public sealed class Op
         return first;
     }
 
+    /// <summary>Calls an operator that returns one tensor list, writing new (owned) handles into
+    /// <paramref name="results"/> instead of creating tensors; returns how many.</summary>
+    internal unsafe int CallRawList(Span<nint> results, params ReadOnlySpan<Arg> args)
+    {
+        NativeArg* outs = stackalloc NativeArg[MaxOuts];
+        int n = Run(args, outs);
+        if (n != 1 || outs[0].Kind != ArgKind.TensorList || outs[0].I > results.Length)
+        {
+            for (int k = 0; k < n; k++) Release(ref outs[k]);
+            throw new TorchException(FullName, "expected one tensor list result that fits the buffer");
+        }
+        var hs = (nint*)outs[0].P;
+        int count = (int)outs[0].I;
+        for (int j = 0; j < count; j++) results[j] = hs[j];
+        Native.eng_free(hs);
+        return count;
+    }
+
     static unsafe Tensor[] TakeList(ref NativeArg o)
     {
         var hs = (nint*)o.P;
@@ -223,6 +241,7 @@ public sealed class Op
         ArgKind.IntList => 8L * ((long[])a.Ref!).Length,
         ArgKind.DoubleList => 8L * ((double[])a.Ref!).Length,
         ArgKind.BoolList => (((bool[])a.Ref!).Length + 7) & ~7,
+        ArgKind.TensorList when a.Ref is nint[] => 8L * a.I,
         ArgKind.TensorList or ArgKind.OptTensorList => 8L * ((Tensor?[])a.Ref!).Length,
         ArgKind.String => (Encoding.UTF8.GetByteCount((string)a.Ref!) + 8) & ~7,
         _ => 0,
@@ -260,6 +279,10 @@ public sealed class Op
                 r.P = (nint)next; r.I = src.Length; next += (src.Length + 7) & ~7;
                 break;
             }
+            case ArgKind.TensorList when a.Ref is nint[] raw:
+                raw.AsSpan(0, (int)a.I).CopyTo(new Span<nint>(next, (int)a.I));
+                r.P = (nint)next; next += 8 * a.I;
+                break;
             case ArgKind.TensorList:
             case ArgKind.OptTensorList:
             {
