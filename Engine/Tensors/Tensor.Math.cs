@@ -39,10 +39,14 @@ public partial class Tensor
     static readonly Op s_uniform_ = new("aten::uniform_"), s_normal_ = new("aten::normal_");
     static readonly Op s_bernoulli_ = new("aten::bernoulli_", "float");
 
-    public Tensor Add(Tensor other, double alpha = 1) => s_addT.Call(this, other, alpha);
+    // A whole alpha goes as an integer Scalar: libtorch rejects a floating alpha for integer
+    // tensors (int + int would throw), and converts an integer one exactly for floating tensors.
+    static Arg Alpha(double alpha) => alpha == Math.Round(alpha) && Math.Abs(alpha) < 9e15 ? (Arg)(long)alpha : alpha;
+
+    public Tensor Add(Tensor other, double alpha = 1) => s_addT.Call(this, other, Alpha(alpha));
     public Tensor Add(double other) => s_addS.Call(this, other);
     public Tensor Add(long other) => s_addS.Call(this, other);
-    public Tensor Sub(Tensor other, double alpha = 1) => s_subT.Call(this, other, alpha);
+    public Tensor Sub(Tensor other, double alpha = 1) => s_subT.Call(this, other, Alpha(alpha));
     public Tensor Sub(double other) => s_subS.Call(this, other);
     public Tensor Sub(long other) => s_subS.Call(this, other);
     public Tensor Mul(Tensor other) => s_mulT.Call(this, other);
@@ -53,14 +57,15 @@ public partial class Tensor
     public Tensor Div(double other) => s_divS.Call(this, other);
     public Tensor Remainder(Tensor other) => s_remT.Call(this, other);
     public Tensor Remainder(double other) => s_remS.Call(this, other);
+    public Tensor Remainder(long other) => s_remS.Call(this, other);
     public Tensor Pow(Tensor exponent) => s_powTT.Call(this, exponent);
     public Tensor Pow(double exponent) => s_powTS.Call(this, exponent);
     public Tensor Pow(long exponent) => s_powTS.Call(this, exponent);
     public static Tensor Pow(double self, Tensor exponent) => s_powST.Call(self, exponent);
 
-    public Tensor Add_(Tensor other, double alpha = 1) { s_addT_.CallInPlace(this, other, alpha); return this; }
+    public Tensor Add_(Tensor other, double alpha = 1) { s_addT_.CallInPlace(this, other, Alpha(alpha)); return this; }
     public Tensor Add_(double other) { s_addS_.CallInPlace(this, other); return this; }
-    public Tensor Sub_(Tensor other, double alpha = 1) { s_subT_.CallInPlace(this, other, alpha); return this; }
+    public Tensor Sub_(Tensor other, double alpha = 1) { s_subT_.CallInPlace(this, other, Alpha(alpha)); return this; }
     public Tensor Sub_(double other) { s_subS_.CallInPlace(this, other); return this; }
     public Tensor Mul_(Tensor other) { s_mulT_.CallInPlace(this, other); return this; }
     public Tensor Mul_(double other) { s_mulS_.CallInPlace(this, other); return this; }
@@ -141,6 +146,7 @@ public partial class Tensor
     }
     public static Tensor operator %(Tensor a, Tensor b) => a.Remainder(b);
     public static Tensor operator %(Tensor a, double b) => a.Remainder(b);
+    public static Tensor operator %(Tensor a, long b) => a.Remainder(b);
 
     public static Tensor operator <(Tensor a, Tensor b) => a.Lt(b);
     public static Tensor operator <(Tensor a, double b) => a.Lt(b);

@@ -35,17 +35,42 @@ internal static class TensorFormatter
             AppendTensor(sb, f, values, ref pos, shape, summarizedShape, 0, prefix.Length, summarize);
         }
 
+        // Suffixes in Python's order: device, then size and dtype, then autograd.
         var suffixes = new List<string>();
-        if (numel == 0 && shape.Length != 1) suffixes.Add("size=(" + string.Join(", ", shape) + (shape.Length == 1 ? ",)" : ")"));
-        if (dtype != Torch.DefaultDType && dtype != ScalarType.Int64 && dtype != ScalarType.Bool)
-            suffixes.Add("dtype=torch." + dtype.TorchName());
         var device = t.Device;
         if (device.Type != DeviceType.CPU) suffixes.Add($"device='{device}'");
+        if (numel == 0 && shape.Length != 1) suffixes.Add("size=(" + string.Join(", ", shape) + (shape.Length == 1 ? ",)" : ")"));
+        // An empty tensor has no values to show its kind, so only float32 goes unnamed there.
+        bool defaultDType = numel == 0 ? dtype == Torch.DefaultDType
+            : dtype == Torch.DefaultDType || dtype == ScalarType.Int64 || dtype == ScalarType.Bool;
+        if (!defaultDType) suffixes.Add("dtype=torch." + dtype.TorchName());
         var gradFn = t.GradFn;
         if (gradFn is not null) suffixes.Add($"grad_fn=<{gradFn}>");
         else if (t.RequiresGrad) suffixes.Add("requires_grad=True");
-        foreach (var s in suffixes) sb.Append(", ").Append(s);
+        AppendSuffixes(sb, suffixes, prefix.Length);
         return sb.Append(')').ToString();
+    }
+
+    /// <summary>torch/_tensor_str.py's _add_suffixes: a suffix that would pass the line width
+    /// goes on a new line, indented under the first bracket. (Python measures the last line as
+    /// len - rfind('\n') + 1, which is two more than its length when there is no newline.)</summary>
+    static void AppendSuffixes(StringBuilder sb, List<string> suffixes, int indent)
+    {
+        var text = sb.ToString();
+        int lastLineLength = text.Length - text.LastIndexOf('\n') + 1;
+        foreach (var suffix in suffixes)
+        {
+            if (lastLineLength + suffix.Length + 2 > LineWidth)
+            {
+                sb.Append(",\n").Append(' ', indent).Append(suffix);
+                lastLineLength = indent + suffix.Length;
+            }
+            else
+            {
+                sb.Append(", ").Append(suffix);
+                lastLineLength += suffix.Length + 2;
+            }
+        }
     }
 
     /// <summary>Keeps the first and last EdgeItems of every long dimension.</summary>
@@ -160,7 +185,12 @@ internal static class TensorFormatter
         {
             if (double.IsNaN(v)) return "nan";
             if (double.IsInfinity(v)) return v > 0 ? "inf" : "-inf";
-            return v.ToString("0.0000e+00", Inv);
+            // "E4" rounds ties to even on the exact value, as Python's '{:.4e}' does (a custom
+            // "0.0000e+00" format rounds them away from zero); Python writes two exponent digits.
+            var s = v.ToString("E" + Precision, Inv);
+            int e = s.IndexOf('E');
+            int exponent = int.Parse(s.AsSpan(e + 1), NumberStyles.AllowLeadingSign, Inv);
+            return s[..e] + (exponent < 0 ? "e-" : "e+") + Math.Abs(exponent).ToString("00", Inv);
         }
     }
 }

@@ -41,7 +41,8 @@ public readonly struct TensorIndex
 
     public static implicit operator TensorIndex(Range r)
     {
-        long? start = r.Start.IsFromEnd ? -r.Start.Value : r.Start.Value;
+        // ^0 as a start is the end itself (an empty slice), not 0: slice clamps a start past the end.
+        long? start = r.Start.IsFromEnd ? (r.Start.Value == 0 ? long.MaxValue : -r.Start.Value) : r.Start.Value;
         long? stop = r.End.IsFromEnd ? (r.End.Value == 0 ? null : -r.End.Value) : r.End.Value;
         if (start == 0) start = null;
         return new(Kinds.Slice, start: start, stop: stop);
