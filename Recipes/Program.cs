@@ -4,6 +4,7 @@ using Engine.Recipes;
 var recipes = new Dictionary<string, Func<string[], int>>
 {
     ["spirals"] = Spirals.Run,
+    ["mnist-mlp"] = MnistMlp.Run,
 };
 
 var name = args.Length > 0 ? args[0] : "spirals";
