@@ -15,6 +15,8 @@ public static class Functional
     static readonly Op s_gelu = new("aten::gelu"), s_elu = new("aten::elu"), s_selu = new("aten::selu");
     static readonly Op s_softplus = new("aten::softplus"), s_dropout = new("aten::dropout");
     static readonly Op s_hardtanh = new("aten::hardtanh");
+    static readonly Op s_pad = new("aten::pad"), s_embedding = new("aten::embedding");
+    static readonly Op s_maxPool2dIdx = new("aten::max_pool2d_with_indices");
 
     public static Tensor Softmax(this Tensor x, long dim, ScalarType? dtype = null) => s_softmax.Call(x, dim, Arg.Of(dtype));
     public static Tensor LogSoftmax(this Tensor x, long dim, ScalarType? dtype = null) => s_logSoftmax.Call(x, dim, Arg.Of(dtype));
@@ -63,6 +65,14 @@ public static class Functional
         bool countIncludePad = true, long? divisorOverride = null) =>
         s_avgPool2d.Call(x, kernelSize, stride ?? kernelSize, padding ?? [0, 0], ceilMode, countIncludePad, Arg.Of(divisorOverride));
 
+    /// <summary>(values, indices into each flattened input plane), as max_pool2d(return_indices=True).</summary>
+    public static (Tensor Values, Tensor Indices) MaxPool2dWithIndices(Tensor x, long[] kernelSize, long[]? stride = null, long[]? padding = null,
+        long[]? dilation = null, bool ceilMode = false)
+    {
+        var r = s_maxPool2dIdx.CallTensors(x, kernelSize, stride ?? kernelSize, padding ?? [0, 0], dilation ?? [1, 1], ceilMode);
+        return (r[0], r[1]);
+    }
+
     public static Tensor AdaptiveAvgPool2d(Tensor x, long[] outputSize) => s_adaptiveAvg2d.Call(x, outputSize);
 
     /// <summary>(values, indices).</summary>
@@ -71,4 +81,15 @@ public static class Functional
         var r = s_adaptiveMax2d.CallTensors(x, outputSize);
         return (r[0], r[1]);
     }
+
+    /// <summary>Pads the last dimensions (F.pad): <paramref name="pad"/> lists (left, right) sizes
+    /// starting from the last dimension; mode "constant" (with <paramref name="value"/>, default 0),
+    /// "reflect", "replicate" or "circular".</summary>
+    public static Tensor Pad(Tensor x, long[] pad, string mode = "constant", double? value = null) =>
+        s_pad.Call(x, pad, mode, Arg.Of(value));
+
+    /// <summary>Rows of <paramref name="weight"/> picked by integer <paramref name="indices"/>
+    /// (torch.embedding); the row at <paramref name="paddingIdx"/> (if not -1) gets no gradient.</summary>
+    public static Tensor Embedding(Tensor weight, Tensor indices, long paddingIdx = -1, bool scaleGradByFreq = false) =>
+        s_embedding.Call(weight, indices, paddingIdx, scaleGradByFreq, false);
 }
