@@ -38,6 +38,7 @@ public partial class Tensor
     static readonly Op s_isclose = new("aten::isclose");
     static readonly Op s_uniform_ = new("aten::uniform_"), s_normal_ = new("aten::normal_");
     static readonly Op s_bernoulli_ = new("aten::bernoulli_", "float");
+    static readonly Op s_xlogy = new("aten::xlogy", "Tensor");
 
     // A whole alpha goes as an integer Scalar: libtorch rejects a floating alpha for integer
     // tensors (int + int would throw), and converts an integer one exactly for floating tensors.
@@ -62,6 +63,8 @@ public partial class Tensor
     public Tensor Pow(double exponent) => s_powTS.Call(this, exponent);
     public Tensor Pow(long exponent) => s_powTS.Call(this, exponent);
     public static Tensor Pow(double self, Tensor exponent) => s_powST.Call(self, exponent);
+    /// <summary>this · log(other), and 0 where this is 0 even if other is 0 (torch.xlogy): entropy terms.</summary>
+    public Tensor Xlogy(Tensor other) => s_xlogy.Call(this, other);
 
     public Tensor Add_(Tensor other, double alpha = 1) { s_addT_.CallInPlace(this, other, Alpha(alpha)); return this; }
     public Tensor Add_(double other) { s_addS_.CallInPlace(this, other); return this; }

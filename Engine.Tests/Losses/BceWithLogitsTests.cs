@@ -1,0 +1,85 @@
+using Engine.Losses;
+
+namespace Engine.Tests.Losses;
+
+using Losses = Engine.Losses.Losses;
+using static LossParity;
+
+public class BceWithLogitsTests
+{
+    static readonly Op s_oracle = Op.Get("aten::binary_cross_entropy_with_logits");
+
+    internal static Tensor Libtorch(Tensor input, Tensor target, Tensor? weight, Tensor? posWeight, Reduction reduction) =>
+        s_oracle.Call(input, target, weight, posWeight, (long)reduction);
+
+    [Test, Combinatorial]
+    public void Matches_libtorch(
+        [Values(Reduction.None, Reduction.Mean, Reduction.Sum)] Reduction reduction,
+        [Values("none", "element", "broadcast")] string weightKind,
+        [Values(false, true)] bool posWeighted,
+        [Values(ScalarType.Float64, ScalarType.Float32)] ScalarType dtype)
+    {
+        using var scope = DisposeScope.Begin();
+        Torch.ManualSeed(31);
+        var input = Randn(6, 4) * 3;
+        var target = Uniform(0, 1, 6, 4);
+        Tensor? weight = weightKind switch { "element" => Uniform(0.2, 2, 6, 4), "broadcast" => Uniform(0.2, 2, 4), _ => null };
+        var posWeight = Uniform(0.5, 4, 4);
+        AssertParity($"BinaryCrossEntropyWithLogits {reduction} weight={weightKind} pos_weight={posWeighted}",
+            x => Losses.BinaryCrossEntropyWithLogits(x[0], x[1], weight is null ? null : x[2], posWeighted ? x[3] : null, reduction),
+            x => Libtorch(x[0], x[1], weight is null ? null : x[2], posWeighted ? x[3] : null, reduction),
+            [input, target, weight ?? Torch.Zeros([1], ScalarType.Float64, Device.CPU), posWeight], [true, true, false, false], dtype);
+    }
+
+    [TestCase(ScalarType.Float64)]
+    [TestCase(ScalarType.Float32)]
+    public void Extreme_logits_stay_finite_and_match_libtorch(ScalarType dtype)
+    {
+        using var scope = DisposeScope.Begin();
+        var input = Doubles([-800, -100, -30, -1, 0, 1, 30, 100, 800]);
+        var target = Doubles([1, 0, 1, 0.5, 0.3, 1, 0, 1, 0]);
+        var posWeight = Doubles([2]);
+        AssertParity("BinaryCrossEntropyWithLogits at |x| up to 800",
+            x => Losses.BinaryCrossEntropyWithLogits(x[0], x[1], posWeight: x[2], reduction: Reduction.None),
+            x => Libtorch(x[0], x[1], null, x[2], Reduction.None),
+            [input, target, posWeight], [true, false, false], dtype);
+        using var loss = Losses.BinaryCrossEntropyWithLogits(input, target, reduction: Reduction.None);
+        Assert.That(ToDoubles(loss).All(double.IsFinite), Is.True);
+        Assert.That(ToDoubles(loss)[0], Is.EqualTo(800).Within(1e-12));
+    }
+
+    [Test]
+    public void Gradients_pass_GradCheck()
+    {
+        using var scope = DisposeScope.Begin();
+        Torch.ManualSeed(32);
+        var weight = Uniform(0.5, 2, 4, 3);
+        var posWeight = Uniform(0.5, 3, 3);
+        AssertGradCheck("BinaryCrossEntropyWithLogits weighted, pos_weight, input and target",
+            x => Losses.BinaryCrossEntropyWithLogits(x[0], x[1], weight, posWeight), Randn(4, 3) * 2, Uniform(0, 1, 4, 3));
+        AssertGradCheck("BinaryCrossEntropyWithLogits at x = 0", x => Losses.BinaryCrossEntropyWithLogits(x[0], Doubles([1, 0, 0.5])),
+            Doubles([0, 0, 0]));
+    }
+
+    [Test]
+    public void Module_keeps_weight_and_pos_weight_as_buffers()
+    {
+        using var scope = DisposeScope.Begin();
+        var posWeight = Uniform(0.5, 3, 4);
+        using var loss = new BceWithLogitsLoss(posWeight: posWeight);
+        var input = Randn(3, 4);
+        var target = Uniform(0, 1, 3, 4);
+        Assert.That(Error(loss.Call(input, target), Libtorch(input, target, null, posWeight, Reduction.Mean)), Is.LessThanOrEqualTo(Float64Tolerance));
+        Assert.That(loss.NamedBuffers().Select(b => b.Name), Is.EqualTo(new[] { "pos_weight" }));
+    }
+
+    [Test]
+    public void Bad_inputs_throw_naming_the_loss_and_shapes()
+    {
+        using var scope = DisposeScope.Begin();
+        var ex = Assert.Throws<ArgumentException>(() => Losses.BinaryCrossEntropyWithLogits(Randn(4, 1), Uniform(0, 1, 4)));
+        Assert.That(ex!.Message, Does.Contain("BinaryCrossEntropyWithLogits").And.Contain("[4, 1]").And.Contain("[4]"));
+        ex = Assert.Throws<ArgumentException>(() => Losses.BinaryCrossEntropyWithLogits(Randn(4, 3), Uniform(0, 1, 4, 3), posWeight: Uniform(1, 2, 2)));
+        Assert.That(ex!.Message, Does.Contain("pos_weight [2]").And.Contain("[4, 3]"));
+    }
+}
