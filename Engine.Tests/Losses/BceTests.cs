@@ -2,7 +2,6 @@ using Engine.Losses;
 
 namespace Engine.Tests.Losses;
 
-using Losses = Engine.Losses.Losses;
 using static LossParity;
 
 public class BceTests
@@ -32,7 +31,7 @@ public class BceTests
         var target = softTargets ? Uniform(0, 1, 6, 4) : (Uniform(0, 1, 6, 4) < 0.5).Double();
         var weight = Weight(weightKind);
         AssertParity($"BinaryCrossEntropy {reduction} weight={weightKind} soft={softTargets}",
-            x => Losses.BinaryCrossEntropy(x[0], x[1], weight is null ? null : x[2], reduction),
+            x => Functional.BinaryCrossEntropy(x[0], x[1], weight is null ? null : x[2], reduction),
             x => Libtorch(x[0], x[1], weight is null ? null : x[2], reduction),
             [input, target, weight ?? Torch.Zeros([1], ScalarType.Float64, Device.CPU)], [true, false, false], dtype);
     }
@@ -43,13 +42,13 @@ public class BceTests
         using var scope = DisposeScope.Begin();
         var input = Doubles([0, 1, 1e-50, 1 - 1e-16, 0.5, 0, 1]);
         var target = Doubles([1, 0, 1, 0, 1, 0, 1]);
-        AssertParity("BinaryCrossEntropy at the clamp", x => Losses.BinaryCrossEntropy(x[0], x[1], reduction: Reduction.None),
+        AssertParity("BinaryCrossEntropy at the clamp", x => Functional.BinaryCrossEntropy(x[0], x[1], reduction: Reduction.None),
             x => Libtorch(x[0], x[1], null, Reduction.None), [input, target], [false, false]);
-        using var loss = Losses.BinaryCrossEntropy(input.Float(), target.Float(), reduction: Reduction.None);
+        using var loss = Functional.BinaryCrossEntropy(input.Float(), target.Float(), reduction: Reduction.None);
         Assert.That(loss.ToArray<float>().Take(2), Is.EqualTo(new[] { 100f, 100f }));
         // The gradient through a clamped log is 0, never NaN.
         var leaf = input.Clone().RequiresGrad_();
-        Losses.BinaryCrossEntropy(leaf, target).Backward();
+        Functional.BinaryCrossEntropy(leaf, target).Backward();
         Assert.That(ToDoubles(leaf.Grad!).All(double.IsFinite), Is.True);
     }
 
@@ -61,7 +60,7 @@ public class BceTests
         var target = Uniform(0, 1, 4, 3);
         var weight = Uniform(0.5, 2, 3);
         AssertGradCheck("BinaryCrossEntropy weighted, input and target",
-            x => Losses.BinaryCrossEntropy(x[0], x[1], weight), Uniform(0.05, 0.95, 4, 3), target);
+            x => Functional.BinaryCrossEntropy(x[0], x[1], weight), Uniform(0.05, 0.95, 4, 3), target);
     }
 
     [Test]
@@ -79,13 +78,13 @@ public class BceTests
     public void Bad_inputs_throw_naming_the_loss_and_shapes()
     {
         using var scope = DisposeScope.Begin();
-        var ex = Assert.Throws<ArgumentException>(() => Losses.BinaryCrossEntropy(Uniform(0, 1, 3, 2), Uniform(0, 1, 3)));
+        var ex = Assert.Throws<ArgumentException>(() => Functional.BinaryCrossEntropy(Uniform(0, 1, 3, 2), Uniform(0, 1, 3)));
         Assert.That(ex!.Message, Does.Contain("BinaryCrossEntropy").And.Contain("[3, 2]").And.Contain("[3]"));
-        ex = Assert.Throws<ArgumentException>(() => Losses.BinaryCrossEntropy(Doubles([0.5, 1.5]), Doubles([1, 0])));
+        ex = Assert.Throws<ArgumentException>(() => Functional.BinaryCrossEntropy(Doubles([0.5, 1.5]), Doubles([1, 0])));
         Assert.That(ex!.Message, Does.Contain("BinaryCrossEntropy").And.Contain("[0, 1]"));
-        ex = Assert.Throws<ArgumentException>(() => Losses.BinaryCrossEntropy(Uniform(0, 1, 3, 2), Uniform(0, 1, 3, 2), Uniform(0, 1, 3)));
+        ex = Assert.Throws<ArgumentException>(() => Functional.BinaryCrossEntropy(Uniform(0, 1, 3, 2), Uniform(0, 1, 3, 2), Uniform(0, 1, 3)));
         Assert.That(ex!.Message, Does.Contain("weight [3]").And.Contain("[3, 2]"));
-        ex = Assert.Throws<ArgumentException>(() => Losses.BinaryCrossEntropy(Uniform(0, 1, 3), Torch.FromArray(new long[] { 1, 0, 1 })));
+        ex = Assert.Throws<ArgumentException>(() => Functional.BinaryCrossEntropy(Uniform(0, 1, 3), Torch.FromArray(new long[] { 1, 0, 1 })));
         Assert.That(ex!.Message, Does.Contain("target").And.Contain("int64"));
     }
 }

@@ -2,7 +2,6 @@ using Engine.Losses;
 
 namespace Engine.Tests.Losses;
 
-using Losses = Engine.Losses.Losses;
 using static LossParity;
 
 public class BceWithLogitsTests
@@ -26,7 +25,7 @@ public class BceWithLogitsTests
         Tensor? weight = weightKind switch { "element" => Uniform(0.2, 2, 6, 4), "broadcast" => Uniform(0.2, 2, 4), _ => null };
         var posWeight = Uniform(0.5, 4, 4);
         AssertParity($"BinaryCrossEntropyWithLogits {reduction} weight={weightKind} pos_weight={posWeighted}",
-            x => Losses.BinaryCrossEntropyWithLogits(x[0], x[1], weight is null ? null : x[2], posWeighted ? x[3] : null, reduction),
+            x => Functional.BinaryCrossEntropyWithLogits(x[0], x[1], weight is null ? null : x[2], posWeighted ? x[3] : null, reduction),
             x => Libtorch(x[0], x[1], weight is null ? null : x[2], posWeighted ? x[3] : null, reduction),
             [input, target, weight ?? Torch.Zeros([1], ScalarType.Float64, Device.CPU), posWeight], [true, true, false, false], dtype);
     }
@@ -40,10 +39,10 @@ public class BceWithLogitsTests
         var target = Doubles([1, 0, 1, 0.5, 0.3, 1, 0, 1, 0]);
         var posWeight = Doubles([2]);
         AssertParity("BinaryCrossEntropyWithLogits at |x| up to 800",
-            x => Losses.BinaryCrossEntropyWithLogits(x[0], x[1], posWeight: x[2], reduction: Reduction.None),
+            x => Functional.BinaryCrossEntropyWithLogits(x[0], x[1], posWeight: x[2], reduction: Reduction.None),
             x => Libtorch(x[0], x[1], null, x[2], Reduction.None),
             [input, target, posWeight], [true, false, false], dtype);
-        using var loss = Losses.BinaryCrossEntropyWithLogits(input, target, reduction: Reduction.None);
+        using var loss = Functional.BinaryCrossEntropyWithLogits(input, target, reduction: Reduction.None);
         Assert.That(ToDoubles(loss).All(double.IsFinite), Is.True);
         Assert.That(ToDoubles(loss)[0], Is.EqualTo(800).Within(1e-12));
     }
@@ -56,8 +55,8 @@ public class BceWithLogitsTests
         var weight = Uniform(0.5, 2, 4, 3);
         var posWeight = Uniform(0.5, 3, 3);
         AssertGradCheck("BinaryCrossEntropyWithLogits weighted, pos_weight, input and target",
-            x => Losses.BinaryCrossEntropyWithLogits(x[0], x[1], weight, posWeight), Randn(4, 3) * 2, Uniform(0, 1, 4, 3));
-        AssertGradCheck("BinaryCrossEntropyWithLogits at x = 0", x => Losses.BinaryCrossEntropyWithLogits(x[0], Doubles([1, 0, 0.5])),
+            x => Functional.BinaryCrossEntropyWithLogits(x[0], x[1], weight, posWeight), Randn(4, 3) * 2, Uniform(0, 1, 4, 3));
+        AssertGradCheck("BinaryCrossEntropyWithLogits at x = 0", x => Functional.BinaryCrossEntropyWithLogits(x[0], Doubles([1, 0, 0.5])),
             Doubles([0, 0, 0]));
     }
 
@@ -77,9 +76,9 @@ public class BceWithLogitsTests
     public void Bad_inputs_throw_naming_the_loss_and_shapes()
     {
         using var scope = DisposeScope.Begin();
-        var ex = Assert.Throws<ArgumentException>(() => Losses.BinaryCrossEntropyWithLogits(Randn(4, 1), Uniform(0, 1, 4)));
+        var ex = Assert.Throws<ArgumentException>(() => Functional.BinaryCrossEntropyWithLogits(Randn(4, 1), Uniform(0, 1, 4)));
         Assert.That(ex!.Message, Does.Contain("BinaryCrossEntropyWithLogits").And.Contain("[4, 1]").And.Contain("[4]"));
-        ex = Assert.Throws<ArgumentException>(() => Losses.BinaryCrossEntropyWithLogits(Randn(4, 3), Uniform(0, 1, 4, 3), posWeight: Uniform(1, 2, 2)));
+        ex = Assert.Throws<ArgumentException>(() => Functional.BinaryCrossEntropyWithLogits(Randn(4, 3), Uniform(0, 1, 4, 3), posWeight: Uniform(1, 2, 2)));
         Assert.That(ex!.Message, Does.Contain("pos_weight [2]").And.Contain("[4, 3]"));
     }
 }

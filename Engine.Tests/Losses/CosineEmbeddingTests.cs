@@ -2,7 +2,6 @@ using Engine.Losses;
 
 namespace Engine.Tests.Losses;
 
-using Losses = Engine.Losses.Losses;
 using static LossParity;
 
 public class CosineEmbeddingTests
@@ -20,7 +19,7 @@ public class CosineEmbeddingTests
         var x1 = Randn(8, 5);
         var x2 = Randn(8, 5) + x1 * 0.5;
         var target = Doubles([1, -1, 1, -1, -1, 1, 0, -1], 8); // 0: neither similar nor dissimilar, loss 0
-        AssertParity($"CosineEmbedding {reduction} margin={margin}", x => Losses.CosineEmbedding(x[0], x[1], x[2], margin, reduction),
+        AssertParity($"CosineEmbedding {reduction} margin={margin}", x => Functional.CosineEmbedding(x[0], x[1], x[2], margin, reduction),
             x => s_oracle.Call(x[0], x[1], x[2], margin, (long)reduction), [x1, x2, target], [true, true, false], dtype);
     }
 
@@ -29,7 +28,7 @@ public class CosineEmbeddingTests
     {
         using var scope = DisposeScope.Begin();
         var target = Torch.Scalar(-1.0, ScalarType.Float64, Device.CPU);
-        AssertParity("CosineEmbedding unbatched", x => Losses.CosineEmbedding(x[0], x[1], x[2], -0.5),
+        AssertParity("CosineEmbedding unbatched", x => Functional.CosineEmbedding(x[0], x[1], x[2], -0.5),
             x => s_oracle.Call(x[0], x[1], x[2], -0.5), [Randn(6), Randn(6), target], [true, true, false]);
     }
 
@@ -39,7 +38,7 @@ public class CosineEmbeddingTests
         using var scope = DisposeScope.Begin();
         Torch.ManualSeed(112);
         var target = Doubles([1, -1, -1, 1]);
-        AssertGradCheck("CosineEmbedding margin -0.3", x => Losses.CosineEmbedding(x[0], x[1], target, -0.3), Randn(4, 3), Randn(4, 3));
+        AssertGradCheck("CosineEmbedding margin -0.3", x => Functional.CosineEmbedding(x[0], x[1], target, -0.3), Randn(4, 3), Randn(4, 3));
     }
 
     [Test]
@@ -55,9 +54,9 @@ public class CosineEmbeddingTests
     public void Bad_inputs_throw_naming_the_loss_and_shapes()
     {
         using var scope = DisposeScope.Begin();
-        var ex = Assert.Throws<ArgumentException>(() => Losses.CosineEmbedding(Randn(4, 3), Randn(4, 2), Doubles([1, 1, 1, 1])));
+        var ex = Assert.Throws<ArgumentException>(() => Functional.CosineEmbedding(Randn(4, 3), Randn(4, 2), Doubles([1, 1, 1, 1])));
         Assert.That(ex!.Message, Does.Contain("CosineEmbedding").And.Contain("[4, 3]").And.Contain("[4, 2]"));
-        ex = Assert.Throws<ArgumentException>(() => Losses.CosineEmbedding(Randn(4, 3), Randn(4, 3), Doubles([1, 1, 1])));
+        ex = Assert.Throws<ArgumentException>(() => Functional.CosineEmbedding(Randn(4, 3), Randn(4, 3), Doubles([1, 1, 1])));
         Assert.That(ex!.Message, Does.Contain("CosineEmbedding").And.Contain("[4, 3]").And.Contain("[3]"));
     }
 }

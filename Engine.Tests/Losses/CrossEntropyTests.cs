@@ -2,7 +2,6 @@ using Engine.Losses;
 
 namespace Engine.Tests.Losses;
 
-using Losses = Engine.Losses.Losses;
 using static LossParity;
 
 public class CrossEntropyTests
@@ -58,7 +57,7 @@ public class CrossEntropyTests
         var (target, ignoreIndex) = ClassTargets(rank, ignore);
         var weight = Uniform(0.2, 2, NumClasses);
         AssertParity($"CrossEntropy {reduction} weighted={weighted} ignore={ignore} smoothing={smoothing} rank={rank}",
-            x => Losses.CrossEntropy(x[0], x[1], weighted ? x[2] : null, reduction, ignoreIndex, smoothing),
+            x => Functional.CrossEntropy(x[0], x[1], weighted ? x[2] : null, reduction, ignoreIndex, smoothing),
             x => Libtorch(x[0], x[1], weighted ? x[2] : null, reduction, ignoreIndex, smoothing),
             [input, target, weight], [true, false, false], dtype);
     }
@@ -79,7 +78,7 @@ public class CrossEntropyTests
         var target = Randn(shape).Softmax(classDim);
         var weight = Uniform(0.2, 2, NumClasses);
         AssertParity($"CrossEntropy probabilities {reduction} weighted={weighted} smoothing={smoothing} rank={rank}",
-            x => Losses.CrossEntropy(x[0], x[1], weighted ? x[2] : null, reduction, labelSmoothing: smoothing),
+            x => Functional.CrossEntropy(x[0], x[1], weighted ? x[2] : null, reduction, labelSmoothing: smoothing),
             x => Libtorch(x[0], x[1], weighted ? x[2] : null, reduction, -100, smoothing),
             [input, target, weight], [true, true, false], dtype);
     }
@@ -90,7 +89,7 @@ public class CrossEntropyTests
         using var scope = DisposeScope.Begin();
         var input = Randn(4, NumClasses);
         var target = Torch.Full([4], -100L, device: Device.CPU);
-        using var ours = Losses.CrossEntropy(input, target);
+        using var ours = Functional.CrossEntropy(input, target);
         using var theirs = Libtorch(input, target, null, Reduction.Mean, -100, 0);
         Assert.That(theirs.ToDouble(), Is.NaN);
         Assert.That(ours.ToDouble(), Is.NaN);
@@ -104,12 +103,12 @@ public class CrossEntropyTests
         var (target, ignoreIndex) = ClassTargets(2, "negative");
         var weight = Uniform(0.2, 2, NumClasses);
         AssertGradCheck("CrossEntropy weighted, ignore_index, smoothing 0.1",
-            x => Losses.CrossEntropy(x[0], target, weight, Reduction.Mean, ignoreIndex, 0.1), Randn(InputShape(2)));
+            x => Functional.CrossEntropy(x[0], target, weight, Reduction.Mean, ignoreIndex, 0.1), Randn(InputShape(2)));
         var (target4, _) = ClassTargets(4, "none");
         AssertGradCheck("CrossEntropy [N, C, d1, d2] per element",
-            x => Losses.CrossEntropy(x[0], target4, reduction: Reduction.None), Randn(InputShape(4)));
+            x => Functional.CrossEntropy(x[0], target4, reduction: Reduction.None), Randn(InputShape(4)));
         AssertGradCheck("CrossEntropy probability targets (input and target), weighted, smoothing 0.2",
-            x => Losses.CrossEntropy(x[0], x[1].Softmax(1), weight, Reduction.Mean, labelSmoothing: 0.2),
+            x => Functional.CrossEntropy(x[0], x[1].Softmax(1), weight, Reduction.Mean, labelSmoothing: 0.2),
             Randn(InputShape(2)), Randn(InputShape(2)));
     }
 
@@ -132,25 +131,25 @@ public class CrossEntropyTests
     {
         using var scope = DisposeScope.Begin();
         var input = Randn(3, NumClasses);
-        var ex = Assert.Throws<ArgumentException>(() => Losses.CrossEntropy(input, Classes(NumClasses, 4)));
+        var ex = Assert.Throws<ArgumentException>(() => Functional.CrossEntropy(input, Classes(NumClasses, 4)));
         Assert.That(ex!.Message, Does.Contain("CrossEntropy").And.Contain("[4]").And.Contain("[3, 5]"));
 
-        ex = Assert.Throws<ArgumentException>(() => Losses.CrossEntropy(input, Classes(NumClasses, 3).Int()));
+        ex = Assert.Throws<ArgumentException>(() => Functional.CrossEntropy(input, Classes(NumClasses, 3).Int()));
         Assert.That(ex!.Message, Does.Contain("CrossEntropy").And.Contain("int64").And.Contain("int32"));
 
-        ex = Assert.Throws<ArgumentException>(() => Losses.CrossEntropy(input, Torch.FromArray(new long[] { 0, 5, 1 })));
+        ex = Assert.Throws<ArgumentException>(() => Functional.CrossEntropy(input, Torch.FromArray(new long[] { 0, 5, 1 })));
         Assert.That(ex!.Message, Does.Contain("CrossEntropy").And.Contain("target class 5").And.Contain("[0, 5)"));
 
-        ex = Assert.Throws<ArgumentException>(() => Losses.CrossEntropy(input, Torch.FromArray(new long[] { 0, -1, 1 })));
+        ex = Assert.Throws<ArgumentException>(() => Functional.CrossEntropy(input, Torch.FromArray(new long[] { 0, -1, 1 })));
         Assert.That(ex!.Message, Does.Contain("target class -1"));
 
-        ex = Assert.Throws<ArgumentException>(() => Losses.CrossEntropy(input, Classes(NumClasses, 3), weight: Randn(4)));
+        ex = Assert.Throws<ArgumentException>(() => Functional.CrossEntropy(input, Classes(NumClasses, 3), weight: Randn(4)));
         Assert.That(ex!.Message, Does.Contain("CrossEntropy").And.Contain("weight").And.Contain("[4]"));
 
-        ex = Assert.Throws<ArgumentException>(() => Losses.CrossEntropy(input, Randn(3, 4)));
+        ex = Assert.Throws<ArgumentException>(() => Functional.CrossEntropy(input, Randn(3, 4)));
         Assert.That(ex!.Message, Does.Contain("CrossEntropy").And.Contain("[3, 4]").And.Contain("[3, 5]"));
 
-        Assert.Throws<ArgumentOutOfRangeException>(() => Losses.CrossEntropy(input, Classes(NumClasses, 3), labelSmoothing: 1.5));
-        Assert.Throws<ArgumentException>(() => Losses.CrossEntropy(input, Classes(NumClasses, 3), reduction: Reduction.BatchMean));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Functional.CrossEntropy(input, Classes(NumClasses, 3), labelSmoothing: 1.5));
+        Assert.Throws<ArgumentException>(() => Functional.CrossEntropy(input, Classes(NumClasses, 3), reduction: Reduction.BatchMean));
     }
 }

@@ -2,7 +2,6 @@ using Engine.Losses;
 
 namespace Engine.Tests.Losses;
 
-using Losses = Engine.Losses.Losses;
 using static LossParity;
 
 public class CtcTests
@@ -47,11 +46,11 @@ public class CtcTests
         var targetTensor = layout == "padded" ? Padded(targets, 7, blank) : Concatenated(targets);
         var logits = Randn(Frames, Batch, NumClasses) * 2;
         AssertParity($"Ctc {reduction} {layout} blank={blank}",
-            x => Losses.Ctc(x[0].LogSoftmax(2), x[1], inputLengths, targetLengths, blank, reduction),
+            x => Functional.Ctc(x[0].LogSoftmax(2), x[1], inputLengths, targetLengths, blank, reduction),
             x => Libtorch(x[0].LogSoftmax(2), x[1], inputLengths, targetLengths, blank, reduction, false),
             [logits, targetTensor], [false, false], dtype);
         AssertParity($"Ctc {reduction} {layout} blank={blank} gradients",
-            x => Losses.Ctc(x[0].LogSoftmax(2), x[1], inputLengths, targetLengths, blank, reduction),
+            x => Functional.Ctc(x[0].LogSoftmax(2), x[1], inputLengths, targetLengths, blank, reduction),
             x => Libtorch(x[0].LogSoftmax(2), x[1], inputLengths, targetLengths, blank, reduction, false),
             [logits, targetTensor], [true, false], dtype, dtype == ScalarType.Float32 ? Float32GradientTolerance : null);
     }
@@ -71,12 +70,12 @@ public class CtcTests
         var targetTensor = Padded(targets, 3, 0);
         var logits = Randn(6, 2, 4);
         AssertParity($"Ctc infeasible zero_infinity={zeroInfinity} {reduction}",
-            x => Losses.Ctc(x[0].LogSoftmax(2), x[1], inputLengths, targetLengths, 0, reduction, zeroInfinity),
+            x => Functional.Ctc(x[0].LogSoftmax(2), x[1], inputLengths, targetLengths, 0, reduction, zeroInfinity),
             x => Libtorch(x[0].LogSoftmax(2), x[1], inputLengths, targetLengths, 0, reduction, zeroInfinity),
             [logits, targetTensor], [true, false], compareGradients: zeroInfinity);
         if (!zeroInfinity)
         {
-            using var loss = Losses.Ctc(logits, targetTensor, inputLengths, targetLengths, reduction: Reduction.None);
+            using var loss = Functional.Ctc(logits, targetTensor, inputLengths, targetLengths, reduction: Reduction.None);
             Assert.That(ToDoubles(loss)[1], Is.EqualTo(double.PositiveInfinity));
         }
     }
@@ -88,7 +87,7 @@ public class CtcTests
         var logProbs = Randn(5, 3, 4).LogSoftmax(2);
         long[] inputLengths = [0, 0, 5], targetLengths = [0, 2, 2];
         var targets = Padded([[], [1, 2], [2, 3]], 2, 0);
-        var ours = ToDoubles(Losses.Ctc(logProbs, targets, inputLengths, targetLengths, reduction: Reduction.None));
+        var ours = ToDoubles(Functional.Ctc(logProbs, targets, inputLengths, targetLengths, reduction: Reduction.None));
         var theirs = ToDoubles(Libtorch(logProbs, targets, inputLengths, targetLengths, 0, Reduction.None, false));
         Assert.That(ours[2], Is.EqualTo(theirs[2]).Within(1e-12 * theirs[2]));
         // No frames emit the empty target with probability 1 and nothing else. For an input length
@@ -106,7 +105,7 @@ public class CtcTests
         using var scope = DisposeScope.Begin();
         Torch.ManualSeed(163);
         var targets = Torch.FromArray(new long[] { 2, 2, 1, 3 });
-        AssertParity("Ctc unbatched", x => Losses.Ctc(x[0].LogSoftmax(1), x[1], [10L], [4L], reduction: Reduction.None),
+        AssertParity("Ctc unbatched", x => Functional.Ctc(x[0].LogSoftmax(1), x[1], [10L], [4L], reduction: Reduction.None),
             x => Libtorch(x[0].LogSoftmax(1), x[1], [10], [4], 0, Reduction.None, false), [Randn(10, 5), targets], [true, false], dtype);
     }
 
@@ -118,7 +117,7 @@ public class CtcTests
         var targetLengths = targets.Select(t => (long)t.Length).ToArray();
         var logProbs = Randn(Frames, Batch, NumClasses).LogSoftmax(2);
         var padded = Padded(targets, 6, 0);
-        using var fromArrays = Losses.Ctc(logProbs, padded, inputLengths, targetLengths);
+        using var fromArrays = Functional.Ctc(logProbs, padded, inputLengths, targetLengths);
         using var fromTensors = new CtcLoss().Call(logProbs, padded.Int(), Torch.FromArray(inputLengths).Int(), Torch.FromArray(targetLengths));
         Assert.That(Error(fromTensors, fromArrays), Is.EqualTo(0));
     }
@@ -133,7 +132,7 @@ public class CtcTests
         var padded = Padded(targets, 6, 0);
         var ours = Randn(Frames, Batch, NumClasses).LogSoftmax(2).RequiresGrad_();
         var theirs = ours.Detach().Clone().RequiresGrad_();
-        Losses.Ctc(ours, padded, inputLengths, targetLengths, reduction: Reduction.Sum).Backward();
+        Functional.Ctc(ours, padded, inputLengths, targetLengths, reduction: Reduction.Sum).Backward();
         Libtorch(theirs, padded, inputLengths, targetLengths, 0, Reduction.Sum, false).Backward();
         // libtorch returns Graves' eq. 16, the gradient of the pre-softmax activations: ours + exp(log_probs)
         // on every frame inside a sequence's length, ours (0) beyond it.
@@ -151,9 +150,9 @@ public class CtcTests
         var targets = Padded([[1, 1, 2], [3]], 3, 0);
         long[] inputLengths = [6, 4], targetLengths = [3, 1];
         AssertGradCheck("Ctc with respect to log_probs directly",
-            x => Losses.Ctc(x[0], targets, inputLengths, targetLengths, reduction: Reduction.Sum), Randn(6, 2, 4).LogSoftmax(2));
+            x => Functional.Ctc(x[0], targets, inputLengths, targetLengths, reduction: Reduction.Sum), Randn(6, 2, 4).LogSoftmax(2));
         AssertGradCheck("Ctc through log_softmax, mean",
-            x => Losses.Ctc(x[0].LogSoftmax(2), targets, inputLengths, targetLengths, blank: 0), Randn(6, 2, 4));
+            x => Functional.Ctc(x[0].LogSoftmax(2), targets, inputLengths, targetLengths, blank: 0), Randn(6, 2, 4));
     }
 
     [Test]
@@ -162,15 +161,15 @@ public class CtcTests
         using var scope = DisposeScope.Begin();
         var logProbs = Randn(Frames, 2, NumClasses).LogSoftmax(2);
         var targets = Padded([[1, 2], [3, 9]], 2, 0);
-        var ex = Assert.Throws<ArgumentException>(() => Losses.Ctc(logProbs, targets, [12, 12], [2, 2]));
+        var ex = Assert.Throws<ArgumentException>(() => Functional.Ctc(logProbs, targets, [12, 12], [2, 2]));
         Assert.That(ex!.Message, Does.Contain("Ctc").And.Contain("target class 9").And.Contain("[0, 6)"));
-        ex = Assert.Throws<ArgumentException>(() => Losses.Ctc(logProbs, Padded([[1, 2], [3, 4]], 2, 0), [12], [2, 2]));
+        ex = Assert.Throws<ArgumentException>(() => Functional.Ctc(logProbs, Padded([[1, 2], [3, 4]], 2, 0), [12], [2, 2]));
         Assert.That(ex!.Message, Does.Contain("Ctc").And.Contain("[12, 2, 6]").And.Contain("1 input lengths"));
-        ex = Assert.Throws<ArgumentException>(() => Losses.Ctc(logProbs, Padded([[1, 2], [3, 4]], 2, 0), [13, 12], [2, 2]));
+        ex = Assert.Throws<ArgumentException>(() => Functional.Ctc(logProbs, Padded([[1, 2], [3, 4]], 2, 0), [13, 12], [2, 2]));
         Assert.That(ex!.Message, Does.Contain("Ctc").And.Contain("input length 13"));
-        ex = Assert.Throws<ArgumentException>(() => Losses.Ctc(logProbs, Padded([[1, 2], [3, 4]], 2, 0), [12, 12], [2, 3]));
+        ex = Assert.Throws<ArgumentException>(() => Functional.Ctc(logProbs, Padded([[1, 2], [3, 4]], 2, 0), [12, 12], [2, 3]));
         Assert.That(ex!.Message, Does.Contain("Ctc").And.Contain("[2, 2]"));
-        ex = Assert.Throws<ArgumentException>(() => Losses.Ctc(logProbs, Randn(2, 2), [12, 12], [2, 2]));
+        ex = Assert.Throws<ArgumentException>(() => Functional.Ctc(logProbs, Randn(2, 2), [12, 12], [2, 2]));
         Assert.That(ex!.Message, Does.Contain("Ctc").And.Contain("float64"));
     }
 }

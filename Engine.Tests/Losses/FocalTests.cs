@@ -2,7 +2,6 @@ using Engine.Losses;
 
 namespace Engine.Tests.Losses;
 
-using Losses = Engine.Losses.Losses;
 using static LossParity;
 
 public class FocalTests
@@ -50,7 +49,7 @@ public class FocalTests
         Torch.ManualSeed(41);
         var input = Randn(8, 3) * 2;
         var target = (Uniform(0, 1, 8, 3) < 0.3).Double();
-        using var ours = Losses.Focal(input.To(dtype), target.To(dtype), alpha, gamma, reduction);
+        using var ours = Functional.Focal(input.To(dtype), target.To(dtype), alpha, gamma, reduction);
         // The reference sees the same (rounded) inputs, so the error is the arithmetic alone.
         var expected = Reference(ToDoubles(input.To(dtype)), ToDoubles(target.To(dtype)), alpha, gamma, reduction);
         var error = Error(ours, Doubles(expected, ours.Shape));
@@ -58,7 +57,7 @@ public class FocalTests
         Assert.That(error, Is.LessThanOrEqualTo(Tolerance(dtype)));
 
         AssertParity($"Focal {reduction} alpha={alpha} gamma={gamma} against torchvision's expression",
-            x => Losses.Focal(x[0], x[1], alpha, gamma, reduction), x => Torchvision(x[0], x[1], alpha, gamma, reduction),
+            x => Functional.Focal(x[0], x[1], alpha, gamma, reduction), x => Torchvision(x[0], x[1], alpha, gamma, reduction),
             [input, target], [true, false], dtype);
     }
 
@@ -68,7 +67,7 @@ public class FocalTests
         using var scope = DisposeScope.Begin();
         var input = Randn(5, 2);
         var target = Uniform(0, 1, 5, 2);
-        Assert.That(Error(Losses.Focal(input, target, alpha: -1, gamma: 0, Reduction.Mean),
+        Assert.That(Error(Functional.Focal(input, target, alpha: -1, gamma: 0, Reduction.Mean),
             BceWithLogitsTests.Libtorch(input, target, null, null, Reduction.Mean)), Is.LessThanOrEqualTo(Float64Tolerance));
     }
 
@@ -78,8 +77,8 @@ public class FocalTests
         using var scope = DisposeScope.Begin();
         Torch.ManualSeed(42);
         var target = (Uniform(0, 1, 4, 3) < 0.4).Double();
-        AssertGradCheck("Focal alpha 0.25 gamma 2", x => Losses.Focal(x[0], target, 0.25, 2, Reduction.Mean), Randn(4, 3) * 2);
-        AssertGradCheck("Focal soft targets, gamma 1.5", x => Losses.Focal(x[0], x[1], 0.6, 1.5, Reduction.Sum), Randn(4, 3), Uniform(0, 1, 4, 3));
+        AssertGradCheck("Focal alpha 0.25 gamma 2", x => Functional.Focal(x[0], target, 0.25, 2, Reduction.Mean), Randn(4, 3) * 2);
+        AssertGradCheck("Focal soft targets, gamma 1.5", x => Functional.Focal(x[0], x[1], 0.6, 1.5, Reduction.Sum), Randn(4, 3), Uniform(0, 1, 4, 3));
     }
 
     [Test]
@@ -89,15 +88,15 @@ public class FocalTests
         using var loss = new FocalLoss();
         var input = Randn(4, 3);
         var target = (Uniform(0, 1, 4, 3) < 0.5).Double();
-        Assert.That(Error(loss.Call(input, target), Losses.Focal(input, target).Mean()), Is.LessThanOrEqualTo(Float64Tolerance));
+        Assert.That(Error(loss.Call(input, target), Functional.Focal(input, target).Mean()), Is.LessThanOrEqualTo(Float64Tolerance));
     }
 
     [Test]
     public void Bad_inputs_throw_naming_the_loss_and_shapes()
     {
         using var scope = DisposeScope.Begin();
-        var ex = Assert.Throws<ArgumentException>(() => Losses.Focal(Randn(4, 3), Uniform(0, 1, 3, 4)));
+        var ex = Assert.Throws<ArgumentException>(() => Functional.Focal(Randn(4, 3), Uniform(0, 1, 3, 4)));
         Assert.That(ex!.Message, Does.Contain("Focal").And.Contain("[4, 3]").And.Contain("[3, 4]"));
-        Assert.Throws<ArgumentOutOfRangeException>(() => Losses.Focal(Randn(2), Uniform(0, 1, 2), gamma: -1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Functional.Focal(Randn(2), Uniform(0, 1, 2), gamma: -1));
     }
 }

@@ -22,6 +22,6 @@ public class GradCheckTests
         TestContext.Out.WriteLine(result.Report);
         Assert.That(result.Passed, Is.False);
         Assert.That(result.Report, Does.Contain("mismatch"));
-        Assert.That(GradCheck.Check(x => Engine.Losses.Losses.Mse(x[0], target), [Randn(4, 3).RequiresGrad_()]).Passed, Is.True);
+        Assert.That(GradCheck.Check(x => Functional.Mse(x[0], target), [Randn(4, 3).RequiresGrad_()]).Passed, Is.True);
     }
 }

@@ -2,7 +2,6 @@ using Engine.Losses;
 
 namespace Engine.Tests.Losses;
 
-using Losses = Engine.Losses.Losses;
 using static LossParity;
 
 public class HuberTests
@@ -21,7 +20,7 @@ public class HuberTests
         var target = Randn(6, 4);
         target[0, 0] = input[0, 0];               // d = 0
         target[0, 1] = input[0, 1] - delta;       // d = δ exactly, the seam
-        AssertParity($"Huber {reduction} delta={delta}", x => Losses.Huber(x[0], x[1], delta, reduction),
+        AssertParity($"Huber {reduction} delta={delta}", x => Functional.Huber(x[0], x[1], delta, reduction),
             x => s_oracle.Call(x[0], x[1], (long)reduction, delta), [input, target], [true, true], dtype);
     }
 
@@ -30,7 +29,7 @@ public class HuberTests
     {
         using var scope = DisposeScope.Begin();
         Torch.ManualSeed(72);
-        AssertGradCheck("Huber delta 0.7", x => Losses.Huber(x[0], x[1], 0.7), Randn(4, 3) * 2, Randn(4, 3));
+        AssertGradCheck("Huber delta 0.7", x => Functional.Huber(x[0], x[1], 0.7), Randn(4, 3) * 2, Randn(4, 3));
     }
 
     [Test]
@@ -46,8 +45,8 @@ public class HuberTests
     public void Bad_inputs_throw()
     {
         using var scope = DisposeScope.Begin();
-        var ex = Assert.Throws<ArgumentException>(() => Losses.Huber(Randn(2, 3), Randn(2)));
+        var ex = Assert.Throws<ArgumentException>(() => Functional.Huber(Randn(2, 3), Randn(2)));
         Assert.That(ex!.Message, Does.Contain("Huber").And.Contain("[2, 3]").And.Contain("[2]"));
-        Assert.Throws<ArgumentOutOfRangeException>(() => Losses.Huber(Randn(2), Randn(2), delta: 0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Functional.Huber(Randn(2), Randn(2), delta: 0));
     }
 }

@@ -2,7 +2,6 @@ using Engine.Losses;
 
 namespace Engine.Tests.Losses;
 
-using Losses = Engine.Losses.Losses;
 using static LossParity;
 using static ContrastiveReference;
 
@@ -73,7 +72,7 @@ public class InfoNceTests
         var positive = query + Randn(6, 4) * 0.5;
         Tensor? negativeKeys = negatives switch { "shared" => Randn(5, 4), "per-query" => Randn(6, 3, 4), _ => null };
 
-        using var ours = Losses.InfoNce(query.To(dtype), positive.To(dtype), negativeKeys?.To(dtype), temperature, reduction);
+        using var ours = Functional.InfoNce(query.To(dtype), positive.To(dtype), negativeKeys?.To(dtype), temperature, reduction);
         // The reference sees the same (rounded) inputs, so the error is the arithmetic alone.
         var expected = Reference(query.To(dtype), positive.To(dtype), negativeKeys?.To(dtype), temperature, reduction);
         double error = Error(ours, Doubles(expected, ours.Shape));
@@ -82,7 +81,7 @@ public class InfoNceTests
 
         var inputs = negativeKeys is null ? new[] { query, positive } : [query, positive, negativeKeys];
         AssertParity($"InfoNce {negatives} {reduction} tau={temperature} against libtorch's cross entropy",
-            x => Losses.InfoNce(x[0], x[1], x.Length > 2 ? x[2] : null, temperature, reduction),
+            x => Functional.InfoNce(x[0], x[1], x.Length > 2 ? x[2] : null, temperature, reduction),
             x => Libtorch(x[0], x[1], x.Length > 2 ? x[2] : null, temperature, reduction),
             inputs, inputs.Select(_ => true).ToArray(), dtype);
     }
@@ -92,8 +91,8 @@ public class InfoNceTests
     {
         using var scope = DisposeScope.Begin();
         Torch.ManualSeed(142);
-        AssertGradCheck("InfoNce in-batch", x => Losses.InfoNce(x[0], x[1], temperature: 0.2), Randn(4, 3), Randn(4, 3));
-        AssertGradCheck("InfoNce per-query negatives", x => Losses.InfoNce(x[0], x[1], x[2], 0.3), Randn(3, 3), Randn(3, 3), Randn(3, 2, 3));
+        AssertGradCheck("InfoNce in-batch", x => Functional.InfoNce(x[0], x[1], temperature: 0.2), Randn(4, 3), Randn(4, 3));
+        AssertGradCheck("InfoNce per-query negatives", x => Functional.InfoNce(x[0], x[1], x[2], 0.3), Randn(3, 3), Randn(3, 3), Randn(3, 2, 3));
     }
 
     [Test]
@@ -109,10 +108,10 @@ public class InfoNceTests
     public void Bad_inputs_throw_naming_the_loss_and_shapes()
     {
         using var scope = DisposeScope.Begin();
-        var ex = Assert.Throws<ArgumentException>(() => Losses.InfoNce(Randn(4, 3), Randn(5, 3)));
+        var ex = Assert.Throws<ArgumentException>(() => Functional.InfoNce(Randn(4, 3), Randn(5, 3)));
         Assert.That(ex!.Message, Does.Contain("InfoNce").And.Contain("[4, 3]").And.Contain("[5, 3]"));
-        ex = Assert.Throws<ArgumentException>(() => Losses.InfoNce(Randn(4, 3), Randn(4, 3), Randn(5, 2)));
+        ex = Assert.Throws<ArgumentException>(() => Functional.InfoNce(Randn(4, 3), Randn(4, 3), Randn(5, 2)));
         Assert.That(ex!.Message, Does.Contain("InfoNce").And.Contain("[5, 2]"));
-        Assert.Throws<ArgumentOutOfRangeException>(() => Losses.InfoNce(Randn(4, 3), Randn(4, 3), temperature: 0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Functional.InfoNce(Randn(4, 3), Randn(4, 3), temperature: 0));
     }
 }

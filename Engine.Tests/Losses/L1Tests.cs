@@ -2,7 +2,6 @@ using Engine.Losses;
 
 namespace Engine.Tests.Losses;
 
-using Losses = Engine.Losses.Losses;
 using static LossParity;
 
 public class L1Tests
@@ -19,7 +18,7 @@ public class L1Tests
         var input = Randn(5, 3);
         var target = Randn(5, 3);
         target[0, 0] = input[0, 0]; // a tie: the gradient there is sign(0) = 0 on both sides
-        AssertParity($"L1 {reduction}", x => Losses.L1(x[0], x[1], reduction), x => s_oracle.Call(x[0], x[1], (long)reduction),
+        AssertParity($"L1 {reduction}", x => Functional.L1(x[0], x[1], reduction), x => s_oracle.Call(x[0], x[1], (long)reduction),
             [input, target], [true, true], dtype);
     }
 
@@ -27,7 +26,7 @@ public class L1Tests
     public void Gradients_pass_GradCheck()
     {
         using var scope = DisposeScope.Begin();
-        AssertGradCheck("L1", x => Losses.L1(x[0], x[1]), Randn(4, 3), Randn(4, 3) + 3);
+        AssertGradCheck("L1", x => Functional.L1(x[0], x[1]), Randn(4, 3), Randn(4, 3) + 3);
     }
 
     [Test]
@@ -43,7 +42,7 @@ public class L1Tests
     public void Mismatched_shapes_throw()
     {
         using var scope = DisposeScope.Begin();
-        var ex = Assert.Throws<ArgumentException>(() => Losses.L1(Randn(2, 3), Randn(3, 2)));
+        var ex = Assert.Throws<ArgumentException>(() => Functional.L1(Randn(2, 3), Randn(3, 2)));
         Assert.That(ex!.Message, Does.Contain("L1").And.Contain("[2, 3]").And.Contain("[3, 2]"));
     }
 }

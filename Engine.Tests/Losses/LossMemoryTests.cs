@@ -2,7 +2,6 @@ using Engine.Losses;
 
 namespace Engine.Tests.Losses;
 
-using Losses = Engine.Losses.Losses;
 using static LossParity;
 
 public class LossMemoryTests
@@ -22,15 +21,15 @@ public class LossMemoryTests
         var ctcTargets = Torch.FromArray(new long[] { 1, 2, 2, 3 }, 2, 2);
         var cases = new (string Name, Func<Tensor> Loss)[]
         {
-            ("CrossEntropy", () => Losses.CrossEntropy(logits, target, labelSmoothing: 0.1)),
-            ("BinaryCrossEntropy", () => Losses.BinaryCrossEntropy(probabilities, soft)),
-            ("BinaryCrossEntropyWithLogits", () => Losses.BinaryCrossEntropyWithLogits(logits, soft)),
-            ("Focal", () => Losses.Focal(logits, soft, reduction: Reduction.Mean)),
-            ("LogCosh", () => Losses.LogCosh(logits, z)),
-            ("TripletMargin", () => Losses.TripletMargin(logits, z, soft, swap: true)),
-            ("NtXent", () => Losses.NtXent(logits, z)),
-            ("InfoNce", () => Losses.InfoNce(logits, z, soft)),
-            ("Ctc", () => Losses.Ctc(logProbs, ctcTargets, [8, 6], [2, 2])),
+            ("CrossEntropy", () => Functional.CrossEntropy(logits, target, labelSmoothing: 0.1)),
+            ("BinaryCrossEntropy", () => Functional.BinaryCrossEntropy(probabilities, soft)),
+            ("BinaryCrossEntropyWithLogits", () => Functional.BinaryCrossEntropyWithLogits(logits, soft)),
+            ("Focal", () => Functional.Focal(logits, soft, reduction: Reduction.Mean)),
+            ("LogCosh", () => Functional.LogCosh(logits, z)),
+            ("TripletMargin", () => Functional.TripletMargin(logits, z, soft, swap: true)),
+            ("NtXent", () => Functional.NtXent(logits, z)),
+            ("InfoNce", () => Functional.InfoNce(logits, z, soft)),
+            ("Ctc", () => Functional.Ctc(logProbs, ctcTargets, [8, 6], [2, 2])),
         };
         foreach (var (name, loss) in cases)
         {

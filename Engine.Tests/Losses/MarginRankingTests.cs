@@ -2,7 +2,6 @@ using Engine.Losses;
 
 namespace Engine.Tests.Losses;
 
-using Losses = Engine.Losses.Losses;
 using static LossParity;
 
 public class MarginRankingTests
@@ -18,7 +17,7 @@ public class MarginRankingTests
         using var scope = DisposeScope.Begin();
         Torch.ManualSeed(121);
         var target = (Uniform(0, 1, 10) < 0.5).Double() * 2 - 1;
-        AssertParity($"MarginRanking {reduction} margin={margin}", x => Losses.MarginRanking(x[0], x[1], x[2], margin, reduction),
+        AssertParity($"MarginRanking {reduction} margin={margin}", x => Functional.MarginRanking(x[0], x[1], x[2], margin, reduction),
             x => s_oracle.Call(x[0], x[1], x[2], margin, (long)reduction), [Randn(10), Randn(10), target], [true, true, false], dtype);
     }
 
@@ -28,7 +27,7 @@ public class MarginRankingTests
         using var scope = DisposeScope.Begin();
         Torch.ManualSeed(122);
         var target = Doubles([1, -1, -1, 1, 1]);
-        AssertGradCheck("MarginRanking margin 0.3", x => Losses.MarginRanking(x[0], x[1], target, 0.3), Randn(5), Randn(5));
+        AssertGradCheck("MarginRanking margin 0.3", x => Functional.MarginRanking(x[0], x[1], target, 0.3), Randn(5), Randn(5));
     }
 
     [Test]
@@ -44,7 +43,7 @@ public class MarginRankingTests
     public void Mismatched_shapes_throw()
     {
         using var scope = DisposeScope.Begin();
-        var ex = Assert.Throws<ArgumentException>(() => Losses.MarginRanking(Randn(4), Randn(4), Doubles([1, -1])));
+        var ex = Assert.Throws<ArgumentException>(() => Functional.MarginRanking(Randn(4), Randn(4), Doubles([1, -1])));
         Assert.That(ex!.Message, Does.Contain("MarginRanking").And.Contain("[4]").And.Contain("[2]"));
     }
 }

@@ -2,7 +2,6 @@ using Engine.Losses;
 
 namespace Engine.Tests.Losses;
 
-using Losses = Engine.Losses.Losses;
 using static LossParity;
 
 public class MseTests
@@ -16,7 +15,7 @@ public class MseTests
     {
         using var scope = DisposeScope.Begin();
         Torch.ManualSeed(51);
-        AssertParity($"Mse {reduction}", x => Losses.Mse(x[0], x[1], reduction), x => s_oracle.Call(x[0], x[1], (long)reduction),
+        AssertParity($"Mse {reduction}", x => Functional.Mse(x[0], x[1], reduction), x => s_oracle.Call(x[0], x[1], (long)reduction),
             [Randn(5, 3, 2), Randn(5, 3, 2)], [true, true], dtype);
     }
 
@@ -24,7 +23,7 @@ public class MseTests
     public void Gradients_pass_GradCheck()
     {
         using var scope = DisposeScope.Begin();
-        AssertGradCheck("Mse", x => Losses.Mse(x[0], x[1]), Randn(4, 3), Randn(4, 3));
+        AssertGradCheck("Mse", x => Functional.Mse(x[0], x[1]), Randn(4, 3), Randn(4, 3));
     }
 
     [Test]
@@ -40,9 +39,9 @@ public class MseTests
     public void Mismatched_shapes_throw_instead_of_broadcasting()
     {
         using var scope = DisposeScope.Begin();
-        var ex = Assert.Throws<ArgumentException>(() => Losses.Mse(Randn(8, 1), Randn(8)));
+        var ex = Assert.Throws<ArgumentException>(() => Functional.Mse(Randn(8, 1), Randn(8)));
         Assert.That(ex!.Message, Does.Contain("Mse").And.Contain("[8, 1]").And.Contain("[8]"));
-        ex = Assert.Throws<ArgumentException>(() => Losses.Mse(Randn(3), Torch.FromArray(new long[] { 1, 2, 3 })));
+        ex = Assert.Throws<ArgumentException>(() => Functional.Mse(Randn(3), Torch.FromArray(new long[] { 1, 2, 3 })));
         Assert.That(ex!.Message, Does.Contain("Mse").And.Contain("int64"));
     }
 }

@@ -2,7 +2,6 @@ using Engine.Losses;
 
 namespace Engine.Tests.Losses;
 
-using Losses = Engine.Losses.Losses;
 using static LossParity;
 
 public class NllTests
@@ -27,7 +26,7 @@ public class NllTests
         var (target, ignoreIndex) = CrossEntropyTests.ClassTargets(rank, ignore);
         var weight = Uniform(0.2, 2, NumClasses);
         AssertParity($"Nll {reduction} weighted={weighted} ignore={ignore} rank={rank}",
-            x => Losses.Nll(x[0], x[1], weighted ? x[2] : null, reduction, ignoreIndex),
+            x => Functional.Nll(x[0], x[1], weighted ? x[2] : null, reduction, ignoreIndex),
             x => Libtorch(x[0], x[1], weighted ? x[2] : null, reduction, ignoreIndex),
             [logProbs, target, weight], [true, false, false], dtype);
     }
@@ -40,7 +39,7 @@ public class NllTests
         var (target, ignoreIndex) = CrossEntropyTests.ClassTargets(4, "class");
         var weight = Uniform(0.2, 2, NumClasses);
         AssertGradCheck("Nll [N, C, d1, d2] weighted, ignore class 1",
-            x => Losses.Nll(x[0], target, weight, Reduction.Mean, ignoreIndex), Randn(CrossEntropyTests.InputShape(4)));
+            x => Functional.Nll(x[0], target, weight, Reduction.Mean, ignoreIndex), Randn(CrossEntropyTests.InputShape(4)));
     }
 
     [Test]
@@ -60,11 +59,11 @@ public class NllTests
     {
         using var scope = DisposeScope.Begin();
         var input = Randn(3, NumClasses, 4);
-        var ex = Assert.Throws<ArgumentException>(() => Losses.Nll(input, Classes(NumClasses, 3, 5)));
+        var ex = Assert.Throws<ArgumentException>(() => Functional.Nll(input, Classes(NumClasses, 3, 5)));
         Assert.That(ex!.Message, Does.Contain("Nll").And.Contain("[3, 5]").And.Contain("[3, 5, 4]").And.Contain("[3, 4]"));
-        ex = Assert.Throws<ArgumentException>(() => Losses.Nll(input, Randn(3, 4)));
+        ex = Assert.Throws<ArgumentException>(() => Functional.Nll(input, Randn(3, 4)));
         Assert.That(ex!.Message, Does.Contain("Nll").And.Contain("int64").And.Contain("float64"));
-        ex = Assert.Throws<ArgumentException>(() => Losses.Nll(Randn(2, NumClasses), Torch.FromArray(new long[] { 7, 0 })));
+        ex = Assert.Throws<ArgumentException>(() => Functional.Nll(Randn(2, NumClasses), Torch.FromArray(new long[] { 7, 0 })));
         Assert.That(ex!.Message, Does.Contain("Nll").And.Contain("target class 7"));
     }
 }

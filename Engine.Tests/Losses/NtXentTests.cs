@@ -2,7 +2,6 @@ using Engine.Losses;
 
 namespace Engine.Tests.Losses;
 
-using Losses = Engine.Losses.Losses;
 using static LossParity;
 using static ContrastiveReference;
 
@@ -52,7 +51,7 @@ public class NtXentTests
         Torch.ManualSeed(151);
         var view1 = Randn(5, 4);
         var view2 = view1 + Randn(5, 4) * 0.6;
-        using var ours = Losses.NtXent(view1.To(dtype), view2.To(dtype), temperature, reduction);
+        using var ours = Functional.NtXent(view1.To(dtype), view2.To(dtype), temperature, reduction);
         // The reference sees the same (rounded) inputs, so the error is the arithmetic alone.
         var expected = Reference(view1.To(dtype), view2.To(dtype), temperature, reduction);
         double error = Error(ours, Doubles(expected, ours.Shape));
@@ -60,7 +59,7 @@ public class NtXentTests
         Assert.That(error, Is.LessThanOrEqualTo(Tolerance(dtype)));
 
         AssertParity($"NtXent {reduction} tau={temperature} against libtorch's cross entropy",
-            x => Losses.NtXent(x[0], x[1], temperature, reduction), x => Libtorch(x[0], x[1], temperature, reduction),
+            x => Functional.NtXent(x[0], x[1], temperature, reduction), x => Libtorch(x[0], x[1], temperature, reduction),
             [view1, view2], [true, true], dtype);
     }
 
@@ -69,7 +68,7 @@ public class NtXentTests
     {
         using var scope = DisposeScope.Begin();
         Torch.ManualSeed(152);
-        AssertGradCheck("NtXent tau 0.5", x => Losses.NtXent(x[0], x[1]), Randn(3, 4), Randn(3, 4));
+        AssertGradCheck("NtXent tau 0.5", x => Functional.NtXent(x[0], x[1]), Randn(3, 4), Randn(3, 4));
     }
 
     [Test]
@@ -85,9 +84,9 @@ public class NtXentTests
     public void Bad_inputs_throw_naming_the_loss_and_shapes()
     {
         using var scope = DisposeScope.Begin();
-        var ex = Assert.Throws<ArgumentException>(() => Losses.NtXent(Randn(4, 3), Randn(3, 3)));
+        var ex = Assert.Throws<ArgumentException>(() => Functional.NtXent(Randn(4, 3), Randn(3, 3)));
         Assert.That(ex!.Message, Does.Contain("NtXent").And.Contain("[4, 3]").And.Contain("[3, 3]"));
-        ex = Assert.Throws<ArgumentException>(() => Losses.NtXent(Randn(4), Randn(4)));
+        ex = Assert.Throws<ArgumentException>(() => Functional.NtXent(Randn(4), Randn(4)));
         Assert.That(ex!.Message, Does.Contain("NtXent").And.Contain("[4]"));
     }
 }

@@ -2,7 +2,6 @@ using Engine.Losses;
 
 namespace Engine.Tests.Losses;
 
-using Losses = Engine.Losses.Losses;
 using static LossParity;
 
 public class SmoothL1Tests
@@ -27,7 +26,7 @@ public class SmoothL1Tests
         var target = Randn(6, 4);
         target[0, 0] = input[0, 0];
         target[0, 1] = input[0, 1] + beta;
-        AssertParity($"SmoothL1 {reduction} beta={beta}", x => Losses.SmoothL1(x[0], x[1], beta, reduction),
+        AssertParity($"SmoothL1 {reduction} beta={beta}", x => Functional.SmoothL1(x[0], x[1], beta, reduction),
             x => Libtorch(x[0], x[1], reduction, beta), [input, target], [true, true], dtype);
     }
 
@@ -36,7 +35,7 @@ public class SmoothL1Tests
     {
         using var scope = DisposeScope.Begin();
         var (input, target) = (Randn(10) * 3, Randn(10));
-        Assert.That(Error(Losses.SmoothL1(input, target), Losses.Huber(input, target)), Is.LessThanOrEqualTo(Float64Tolerance));
+        Assert.That(Error(Functional.SmoothL1(input, target), Functional.Huber(input, target)), Is.LessThanOrEqualTo(Float64Tolerance));
     }
 
     [Test]
@@ -44,7 +43,7 @@ public class SmoothL1Tests
     {
         using var scope = DisposeScope.Begin();
         Torch.ManualSeed(82);
-        AssertGradCheck("SmoothL1 beta 0.6", x => Losses.SmoothL1(x[0], x[1], 0.6), Randn(4, 3) * 2, Randn(4, 3));
+        AssertGradCheck("SmoothL1 beta 0.6", x => Functional.SmoothL1(x[0], x[1], 0.6), Randn(4, 3) * 2, Randn(4, 3));
     }
 
     [Test]
@@ -60,8 +59,8 @@ public class SmoothL1Tests
     public void Bad_inputs_throw()
     {
         using var scope = DisposeScope.Begin();
-        var ex = Assert.Throws<ArgumentException>(() => Losses.SmoothL1(Randn(4), Randn(5)));
+        var ex = Assert.Throws<ArgumentException>(() => Functional.SmoothL1(Randn(4), Randn(5)));
         Assert.That(ex!.Message, Does.Contain("SmoothL1").And.Contain("[4]").And.Contain("[5]"));
-        Assert.Throws<ArgumentOutOfRangeException>(() => Losses.SmoothL1(Randn(2), Randn(2), beta: -1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Functional.SmoothL1(Randn(2), Randn(2), beta: -1));
     }
 }

@@ -2,7 +2,6 @@ using Engine.Losses;
 
 namespace Engine.Tests.Losses;
 
-using Losses = Engine.Losses.Losses;
 using static LossParity;
 
 public class TripletMarginTests
@@ -23,7 +22,7 @@ public class TripletMarginTests
         var negative = Randn(8, 5);
         const double margin = 1.5, eps = 1e-6;
         AssertParity($"TripletMargin {reduction} p={p} swap={swap}",
-            x => Losses.TripletMargin(x[0], x[1], x[2], margin, p, eps, swap, reduction),
+            x => Functional.TripletMargin(x[0], x[1], x[2], margin, p, eps, swap, reduction),
             x => s_oracle.Call(x[0], x[1], x[2], margin, p, eps, swap, (long)reduction),
             [anchor, positive, negative], [true, true, true], dtype);
     }
@@ -32,7 +31,7 @@ public class TripletMarginTests
     public void Unbatched_triplet_matches_libtorch()
     {
         using var scope = DisposeScope.Begin();
-        AssertParity("TripletMargin unbatched", x => Losses.TripletMargin(x[0], x[1], x[2], margin: 3),
+        AssertParity("TripletMargin unbatched", x => Functional.TripletMargin(x[0], x[1], x[2], margin: 3),
             x => s_oracle.Call(x[0], x[1], x[2], 3.0), [Randn(6), Randn(6), Randn(6)], [true, true, true]);
     }
 
@@ -41,9 +40,9 @@ public class TripletMarginTests
     {
         using var scope = DisposeScope.Begin();
         Torch.ManualSeed(132);
-        AssertGradCheck("TripletMargin p=2 swap", x => Losses.TripletMargin(x[0], x[1], x[2], margin: 2, swap: true),
+        AssertGradCheck("TripletMargin p=2 swap", x => Functional.TripletMargin(x[0], x[1], x[2], margin: 2, swap: true),
             Randn(4, 3), Randn(4, 3), Randn(4, 3));
-        AssertGradCheck("TripletMargin p=3", x => Losses.TripletMargin(x[0], x[1], x[2], margin: 2, p: 3),
+        AssertGradCheck("TripletMargin p=3", x => Functional.TripletMargin(x[0], x[1], x[2], margin: 2, p: 3),
             Randn(4, 3), Randn(4, 3), Randn(4, 3));
     }
 
@@ -60,7 +59,7 @@ public class TripletMarginTests
     public void Mismatched_shapes_throw()
     {
         using var scope = DisposeScope.Begin();
-        var ex = Assert.Throws<ArgumentException>(() => Losses.TripletMargin(Randn(4, 3), Randn(4, 3), Randn(3, 3)));
+        var ex = Assert.Throws<ArgumentException>(() => Functional.TripletMargin(Randn(4, 3), Randn(4, 3), Randn(3, 3)));
         Assert.That(ex!.Message, Does.Contain("TripletMargin").And.Contain("[4, 3]").And.Contain("[3, 3]"));
     }
 }

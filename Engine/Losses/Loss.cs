@@ -14,7 +14,7 @@ public abstract class Loss : Module<(Tensor Input, Tensor Target), Tensor>
     /// <param name="reduction">None, Mean or Sum; BatchMean too where <paramref name="allowBatchMean"/>.</param>
     protected Loss(Reduction reduction, bool allowBatchMean = false)
     {
-        if (!(allowBatchMean && reduction == Reduction.BatchMean)) Losses.CheckReduction(TypeName, reduction);
+        if (!(allowBatchMean && reduction == Reduction.BatchMean)) Functional.CheckReduction(TypeName, reduction);
         Reduction = reduction;
     }
 

@@ -1,72 +1,78 @@
 using Engine.Nn;
 
-namespace Engine.Losses;
-
-public static partial class Losses
+namespace Engine
 {
-    /// <summary>
-    /// Triplet margin loss (F.triplet_margin_loss, metric learning): with d(u, v) = ‖u − v + ε‖_p,
-    /// ℓ = max(0, margin + d(a, p) − d(a, n)): the anchor must be closer to the positive than to
-    /// the negative by the margin. With <paramref name="swap"/> (Balntas et al. 2016) the negative
-    /// distance is min(d(a, n), d(p, n)).
-    /// </summary>
-    /// <param name="anchor">[N, D] (or [D]).</param>
-    /// <param name="positive">Same shape as anchor.</param>
-    /// <param name="negative">Same shape as anchor.</param>
-    /// <remarks>Checked against libtorch's aten::triplet_margin_loss.</remarks>
-    public static Tensor TripletMargin(Tensor anchor, Tensor positive, Tensor negative, double margin = 1.0, double p = 2,
-        double eps = 1e-6, bool swap = false, Reduction reduction = Reduction.Mean)
-    {
-        const string name = "TripletMargin";
-        CheckReduction(name, reduction);
-        CheckFloating(name, anchor, "anchor");
-        CheckSameShape(name, anchor, positive, "anchor", "positive");
-        CheckSameShape(name, anchor, negative, "anchor", "negative");
-        if (!(anchor.Dim is 1 or 2))
-            throw new ArgumentException($"{name}: expected embeddings [N, D] or [D], got anchor {ShapeOf(anchor)}");
-        if (!(p > 0)) throw new ArgumentOutOfRangeException(nameof(p), p, $"{name}: the norm degree p must be > 0");
+    using Engine.Losses;
 
-        using var scope = DisposeScope.Begin();
-        var toPositive = PairwiseDistance(anchor, positive, p, eps);
-        var toNegative = PairwiseDistance(anchor, negative, p, eps);
-        if (swap) toNegative = toNegative.Minimum(PairwiseDistance(positive, negative, p, eps));
-        var losses = (toPositive - toNegative + margin).Clamp(min: 0);
-        return scope.MoveOut(Reduce(losses, reduction, name));
-    }
-
-    /// <summary>‖x₁ − x₂ + ε‖_p over the last dim (F.pairwise_distance).</summary>
-    static Tensor PairwiseDistance(Tensor x1, Tensor x2, double p, double eps)
+    public static partial class Functional
     {
-        using var diff = x1 - x2;
-        using var shifted = diff + eps;
-        return shifted.Norm(p, [-1]);
+        /// <summary>
+        /// Triplet margin loss (F.triplet_margin_loss, metric learning): with d(u, v) = ‖u − v + ε‖_p,
+        /// ℓ = max(0, margin + d(a, p) − d(a, n)): the anchor must be closer to the positive than to
+        /// the negative by the margin. With <paramref name="swap"/> (Balntas et al. 2016) the negative
+        /// distance is min(d(a, n), d(p, n)).
+        /// </summary>
+        /// <param name="anchor">[N, D] (or [D]).</param>
+        /// <param name="positive">Same shape as anchor.</param>
+        /// <param name="negative">Same shape as anchor.</param>
+        /// <remarks>Checked against libtorch's aten::triplet_margin_loss.</remarks>
+        public static Tensor TripletMargin(Tensor anchor, Tensor positive, Tensor negative, double margin = 1.0, double p = 2,
+            double eps = 1e-6, bool swap = false, Reduction reduction = Reduction.Mean)
+        {
+            const string name = "TripletMargin";
+            CheckReduction(name, reduction);
+            CheckFloating(name, anchor, "anchor");
+            CheckSameShape(name, anchor, positive, "anchor", "positive");
+            CheckSameShape(name, anchor, negative, "anchor", "negative");
+            if (!(anchor.Dim is 1 or 2))
+                throw new ArgumentException($"{name}: expected embeddings [N, D] or [D], got anchor {ShapeOf(anchor)}");
+            if (!(p > 0)) throw new ArgumentOutOfRangeException(nameof(p), p, $"{name}: the norm degree p must be > 0");
+
+            using var scope = DisposeScope.Begin();
+            var toPositive = PairwiseDistance(anchor, positive, p, eps);
+            var toNegative = PairwiseDistance(anchor, negative, p, eps);
+            if (swap) toNegative = toNegative.Minimum(PairwiseDistance(positive, negative, p, eps));
+            var losses = (toPositive - toNegative + margin).Clamp(min: 0);
+            return scope.MoveOut(Reduce(losses, reduction, name));
+        }
+
+        /// <summary>‖x₁ − x₂ + ε‖_p over the last dim (F.pairwise_distance).</summary>
+        static Tensor PairwiseDistance(Tensor x1, Tensor x2, double p, double eps)
+        {
+            using var diff = x1 - x2;
+            using var shifted = diff + eps;
+            return shifted.Norm(p, [-1]);
+        }
     }
 }
 
-/// <summary>Triplet margin loss (nn.TripletMarginLoss): see <see cref="Losses.TripletMargin"/>.</summary>
-public sealed class TripletMarginLoss : Module<(Tensor Anchor, Tensor Positive, Tensor Negative), Tensor>
+namespace Engine.Losses
 {
-    public double Margin { get; }
-    public double P { get; }
-    public double Eps { get; }
-    public bool Swap { get; }
-    public Reduction Reduction { get; }
-
-    public TripletMarginLoss(double margin = 1.0, double p = 2, double eps = 1e-6, bool swap = false, Reduction reduction = Reduction.Mean)
+    /// <summary>Triplet margin loss (nn.TripletMarginLoss): see <see cref="Functional.TripletMargin"/>.</summary>
+    public sealed class TripletMarginLoss : Module<(Tensor Anchor, Tensor Positive, Tensor Negative), Tensor>
     {
-        Losses.CheckReduction(TypeName, reduction);
-        Margin = margin;
-        P = p;
-        Eps = eps;
-        Swap = swap;
-        Reduction = reduction;
+        public double Margin { get; }
+        public double P { get; }
+        public double Eps { get; }
+        public bool Swap { get; }
+        public Reduction Reduction { get; }
+
+        public TripletMarginLoss(double margin = 1.0, double p = 2, double eps = 1e-6, bool swap = false, Reduction reduction = Reduction.Mean)
+        {
+            Functional.CheckReduction(TypeName, reduction);
+            Margin = margin;
+            P = p;
+            Eps = eps;
+            Swap = swap;
+            Reduction = reduction;
+        }
+
+        public Tensor Forward(Tensor anchor, Tensor positive, Tensor negative) =>
+            Functional.TripletMargin(anchor, positive, negative, Margin, P, Eps, Swap, Reduction);
+
+        public override Tensor Forward((Tensor Anchor, Tensor Positive, Tensor Negative) x) => Forward(x.Anchor, x.Positive, x.Negative);
+
+        /// <summary>Runs the forward and the forward hooks.</summary>
+        public Tensor Call(Tensor anchor, Tensor positive, Tensor negative) => Call((anchor, positive, negative));
     }
-
-    public Tensor Forward(Tensor anchor, Tensor positive, Tensor negative) =>
-        Losses.TripletMargin(anchor, positive, negative, Margin, P, Eps, Swap, Reduction);
-
-    public override Tensor Forward((Tensor Anchor, Tensor Positive, Tensor Negative) x) => Forward(x.Anchor, x.Positive, x.Negative);
-
-    /// <summary>Runs the forward and the forward hooks.</summary>
-    public Tensor Call(Tensor anchor, Tensor positive, Tensor negative) => Call((anchor, positive, negative));
 }

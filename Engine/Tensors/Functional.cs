@@ -2,7 +2,7 @@ namespace Engine;
 
 /// <summary>Functional neural-network ops (torch.nn.functional): activations, softmax,
 /// convolution and pooling, each one ATen operator.</summary>
-public static class Functional
+public static partial class Functional
 {
     static readonly Op s_softmax = new("aten::softmax", "int"), s_logSoftmax = new("aten::log_softmax", "int");
     static readonly Op s_conv1d = new("aten::conv1d"), s_conv2d = new("aten::conv2d");
