@@ -18,8 +18,9 @@ public sealed class Parameter : Tensor
     /// the usual convention (BERT, timm), unless set otherwise.</summary>
     public bool NoWeightDecay { get; set; }
 
-    /// <summary>Wraps <paramref name="data"/>'s storage as a new leaf (the caller keeps its own
-    /// reference to data and may dispose it).</summary>
+    /// <summary>Wraps <paramref name="data"/>'s storage as a new leaf, as nn.Parameter(data) does.
+    /// The caller keeps its own reference to data and disposes it (<c>using var w = ...</c>, or a
+    /// scope); the storage lives on in the parameter.</summary>
     public Parameter(Tensor data, bool requiresGrad = true, ParameterRole role = ParameterRole.Weight)
         : base(Leaf(data))
     {
