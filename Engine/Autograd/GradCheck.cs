@@ -48,16 +48,19 @@ public static class GradCheck
             for (int i = 0; i < checkedInputs.Length; i++)
             {
                 var x = checkedInputs[i];
-                var flat = x.Reshape(-1);
+                var shape = x.Shape;
                 long n = x.NumEl;
                 for (long j = 0; j < n; j++)
                 {
-                    double orig = flat[j].Item<double>();
-                    flat.IndexFill_(orig + eps, j);
+                    // Perturb x itself through its multi-index: a reshape of a non-contiguous
+                    // input would be a copy, and the perturbation would never reach f.
+                    var at = Unravel(j, shape);
+                    double orig = x[at].Item<double>();
+                    x.IndexFill_(orig + eps, at);
                     var plus = f(inputs).Reshape(-1).ToArray<double>();
-                    flat.IndexFill_(orig - eps, j);
+                    x.IndexFill_(orig - eps, at);
                     var minus = f(inputs).Reshape(-1).ToArray<double>();
-                    flat.IndexFill_(orig, j);
+                    x.IndexFill_(orig, at);
                     for (long k = 0; k < nOut; k++)
                     {
                         double numeric = (plus[k] - minus[k]) / (2 * eps);
@@ -72,5 +75,17 @@ public static class GradCheck
             }
         }
         return new Result(passed, maxAbs, maxRel, passed ? $"gradients agree (max abs error {maxAbs:G3})" : $"gradient mismatch at {worst}");
+    }
+
+    /// <summary>The row-major multi-index of flat position <paramref name="j"/> in <paramref name="shape"/>.</summary>
+    static TensorIndex[] Unravel(long j, long[] shape)
+    {
+        var at = new TensorIndex[shape.Length];
+        for (int d = shape.Length - 1; d >= 0; d--)
+        {
+            at[d] = j % shape[d];
+            j /= shape[d];
+        }
+        return at;
     }
 }

@@ -52,7 +52,13 @@ public partial class Tensor
             }
             return new Tensor(h);
         }
-        set => Native.Check(Native.eng_tensor_set_grad(Handle, value?.Handle ?? 0), "set grad");
+        set
+        {
+            // Python's checks (same dtype, device and size) are made natively; say what was given.
+            if (Native.eng_tensor_set_grad(Handle, value?.Handle ?? 0) < 0)
+                throw new TorchException("set grad", Native.LastError(), $"{Describe()}, {value?.Describe() ?? "None"}");
+            GC.KeepAlive(value);
+        }
     }
 
     /// <summary>The autograd node that made this tensor ("AddBackward0"), or null for a leaf.</summary>

@@ -15,7 +15,9 @@ std::vector<at::Tensor> tensors(const eng_handle* hs, int32_t n) {
 ENG_EXPORT int32_t eng_tensor_set_requires_grad(eng_handle h, int32_t value) {
   ENG_GUARD(-1, {
     if (!h) throw std::invalid_argument("null tensor handle");
-    eng::borrow(h).set_requires_grad(value != 0);
+    // requires_grad_ (not set_requires_grad) refuses to switch a non-leaf off, as Python does,
+    // rather than silently leaving it on.
+    eng::borrow(h).requires_grad_(value != 0);
     return 0;
   })
 }
@@ -34,8 +36,19 @@ ENG_EXPORT int32_t eng_tensor_set_grad(eng_handle h, eng_handle grad) {
   ENG_GUARD(-1, {
     if (!h) throw std::invalid_argument("null tensor handle");
     auto t = eng::borrow(h);
-    if (grad) t.mutable_grad() = eng::borrow(grad);
-    else t.mutable_grad().reset();
+    if (grad) {
+      // The checks Python's tensor.grad setter makes: a gradient must match its tensor.
+      auto g = eng::borrow(grad);
+      TORCH_CHECK(g.scalar_type() == t.scalar_type(), "assigned grad has data of a different type (",
+                  g.scalar_type(), " for a ", t.scalar_type(), " tensor)");
+      TORCH_CHECK(g.device() == t.device(), "assigned grad has data located on a different device (",
+                  g.device(), " for a tensor on ", t.device(), ")");
+      TORCH_CHECK(g.sizes().equals(t.sizes()), "assigned grad has data of a different size (",
+                  g.sizes(), " for a tensor of size ", t.sizes(), ")");
+      t.mutable_grad() = std::move(g);
+    } else {
+      t.mutable_grad().reset();
+    }
     return 0;
   })
 }

@@ -98,8 +98,12 @@ c10::IValue to_ivalue(const eng_arg& a, const c10::Argument& formal) {
 void from_ivalue(c10::IValue&& v, eng_arg& out) {
   out = eng_arg{ENG_NONE, 0, 0, 0.0, nullptr};
   if (v.isTensor()) {
-    out.kind = ENG_TENSOR;
-    out.p = eng::release(std::move(v).toTensor());
+    // An undefined tensor (e.g. a gradient an output_mask switched off) is None, not a null handle.
+    auto t = std::move(v).toTensor();
+    if (t.defined()) {
+      out.kind = ENG_TENSOR;
+      out.p = eng::release(std::move(t));
+    }
   } else if (v.isTensorList()) {
     auto list = std::move(v).toTensorList();
     auto n = list.size();
@@ -218,6 +222,12 @@ ENG_EXPORT int32_t eng_op_call(int32_t id, const eng_arg* args, int32_t nargs, e
                                   std::to_string(nargs));
     thread_local torch::jit::Stack stack;
     stack.clear();
+    // Empty the stack however we leave (a failed call would otherwise keep its inputs alive
+    // until the next call on this thread).
+    struct ClearOnExit {
+      torch::jit::Stack& s;
+      ~ClearOnExit() { s.clear(); }
+    } clear_on_exit{stack};
     for (size_t k = 0; k < formals.size(); ++k) {
       if (k < static_cast<size_t>(nargs) && args[k].kind != ENG_ABSENT) {
         stack.push_back(to_ivalue(args[k], formals[k]));

@@ -100,7 +100,11 @@ public partial class Tensor : IDisposable
         {
             long* buf = stackalloc long[64];
             int n = Native.Check(Native.eng_tensor_sizes(Handle, buf, 64), "sizes");
-            return new ReadOnlySpan<long>(buf, n).ToArray();
+            if (n <= 64) return new ReadOnlySpan<long>(buf, n).ToArray();
+            // More dimensions than the stack buffer holds: ask again with room for all of them.
+            var all = new long[n];
+            fixed (long* p = all) Native.Check(Native.eng_tensor_sizes(Handle, p, n), "sizes");
+            return all;
         }
     }
 
@@ -110,7 +114,10 @@ public partial class Tensor : IDisposable
         {
             long* buf = stackalloc long[64];
             int n = Native.Check(Native.eng_tensor_strides(Handle, buf, 64), "strides");
-            return new ReadOnlySpan<long>(buf, n).ToArray();
+            if (n <= 64) return new ReadOnlySpan<long>(buf, n).ToArray();
+            var all = new long[n];
+            fixed (long* p = all) Native.Check(Native.eng_tensor_strides(Handle, p, n), "strides");
+            return all;
         }
     }
 
