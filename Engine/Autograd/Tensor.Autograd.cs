@@ -11,10 +11,10 @@ public partial class Tensor
         get
         {
             int* info = stackalloc int[7];
-            Native.Check(Native.eng_tensor_info(Handle, info), "requires_grad");
+            Native.Check(KeepAlive(Native.eng_tensor_info(Handle, info)), "requires_grad");
             return info[4] != 0;
         }
-        set => Native.Check(Native.eng_tensor_set_requires_grad(Handle, value ? 1 : 0), $"requires_grad_ on {Describe()}");
+        set => Native.Check(KeepAlive(Native.eng_tensor_set_requires_grad(Handle, value ? 1 : 0)), $"requires_grad_ on {Describe()}");
     }
 
     /// <summary>Sets requires-grad and returns this tensor (tensor.requires_grad_()).</summary>
@@ -30,7 +30,7 @@ public partial class Tensor
         get
         {
             int* info = stackalloc int[7];
-            Native.Check(Native.eng_tensor_info(Handle, info), "is_leaf");
+            Native.Check(KeepAlive(Native.eng_tensor_info(Handle, info)), "is_leaf");
             return info[6] != 0;
         }
     }
@@ -43,7 +43,7 @@ public partial class Tensor
     {
         get
         {
-            var h = Native.eng_tensor_grad(Handle);
+            var h = KeepAlive(Native.eng_tensor_grad(Handle));
             if (h == 0)
             {
                 var error = Native.LastError();
@@ -55,7 +55,7 @@ public partial class Tensor
         set
         {
             // Python's checks (same dtype, device and size) are made natively; say what was given.
-            if (Native.eng_tensor_set_grad(Handle, value?.Handle ?? 0) < 0)
+            if (KeepAlive(Native.eng_tensor_set_grad(Handle, value?.Handle ?? 0)) < 0)
                 throw new TorchException("set grad", Native.LastError(), $"{Describe()}, {value?.Describe() ?? "None"}");
             GC.KeepAlive(value);
         }
@@ -67,7 +67,7 @@ public partial class Tensor
         get
         {
             byte* buf = stackalloc byte[256];
-            int n = Native.Check(Native.eng_tensor_grad_fn(Handle, buf, 256), "grad_fn");
+            int n = Native.Check(KeepAlive(Native.eng_tensor_grad_fn(Handle, buf, 256)), "grad_fn");
             return n == 0 ? null : Encoding.UTF8.GetString(buf, Math.Min(n, 255));
         }
     }

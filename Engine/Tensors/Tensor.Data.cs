@@ -59,7 +59,7 @@ public partial class Tensor
         CheckElementType<T>("ToArray");
         var result = new T[NumEl];
         fixed (T* p = result)
-            Native.Check(Native.eng_tensor_copy_to(Handle, p, (long)result.Length * sizeof(T)), "ToArray");
+            Native.Check(KeepAlive(Native.eng_tensor_copy_to(Handle, p, (long)result.Length * sizeof(T))), "ToArray");
         return result;
     }
 
@@ -100,13 +100,13 @@ public partial class Tensor
         long n = NumEl;
         if (n > int.MaxValue) throw new InvalidOperationException($"AsSpan: {n} elements do not fit a span");
         if (n == 0) return Span<T>.Empty;
-        var p = Native.eng_tensor_data_ptr(Handle);
+        var p = (void*)KeepAlive((nint)Native.eng_tensor_data_ptr(Handle));
         if (p == null) throw new TorchException("data_ptr", Native.LastError());
         return new Span<T>(p, (int)n);
     }
 
     /// <summary>The address of the first element (tensor.data_ptr()).</summary>
-    public unsafe nint DataPointer => (nint)Native.eng_tensor_data_ptr(Handle);
+    public unsafe nint DataPointer => (nint)(void*)KeepAlive((nint)Native.eng_tensor_data_ptr(Handle));
 
     void CheckElementType<T>(string what) where T : unmanaged
     {

@@ -82,7 +82,7 @@ public partial class Tensor
     /// <summary>Replaces this tensor's data with <paramref name="data"/>'s (param.data = x), keeping
     /// its identity, so optimizers and hooks holding it see the new values.</summary>
     public void SetData(Tensor data) =>
-        Interop.Native.Check(Interop.Native.eng_tensor_set_data(Handle, data.Handle), $"set_data({Describe()}, {data.Describe()})");
+        Interop.Native.Check(KeepAlive(Interop.Native.eng_tensor_set_data(Handle, data.Handle)), $"set_data({Describe()}, {data.Describe()})");
 
     public Tensor Cpu() => To(Device.CPU);
     public Tensor Cuda(int index = 0) => To(Device.CUDA(index));

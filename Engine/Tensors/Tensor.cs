@@ -38,6 +38,16 @@ public partial class Tensor : IDisposable
         }
     }
 
+    /// <summary>Returns a native call's result after it finished, keeping this tensor (and so
+    /// its handle) alive until then: otherwise the finalizer could free the handle mid-call once
+    /// the JIT considers `this` dead.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal T KeepAlive<T>(T result)
+    {
+        GC.KeepAlive(this);
+        return result;
+    }
+
     static void ThrowDisposed() =>
         throw new ObjectDisposedException(nameof(Tensor), "this tensor was disposed (by you or by its DisposeScope)");
 
@@ -76,34 +86,34 @@ public partial class Tensor : IDisposable
     }
 
     /// <summary>A second owner of the same native tensor (shares storage and autograd identity).</summary>
-    public Tensor Alias() => new(Native.eng_tensor_retain(Handle));
+    public Tensor Alias() => new(KeepAlive(Native.eng_tensor_retain(Handle)));
 
     // ---- metadata ----
 
-    public unsafe ScalarType DType => (ScalarType)Native.Check(Native.eng_tensor_scalar_type(Handle), "dtype");
+    public unsafe ScalarType DType => (ScalarType)Native.Check(KeepAlive(Native.eng_tensor_scalar_type(Handle)), "dtype");
 
     public unsafe Device Device
     {
         get
         {
             int* info = stackalloc int[7];
-            Native.Check(Native.eng_tensor_info(Handle, info), "device");
+            Native.Check(KeepAlive(Native.eng_tensor_info(Handle, info)), "device");
             return new Device((DeviceType)info[1], info[2]);
         }
     }
 
-    public int Dim => Native.Check(Native.eng_tensor_dim(Handle), "dim");
+    public int Dim => Native.Check(KeepAlive(Native.eng_tensor_dim(Handle)), "dim");
 
     public unsafe long[] Shape
     {
         get
         {
             long* buf = stackalloc long[64];
-            int n = Native.Check(Native.eng_tensor_sizes(Handle, buf, 64), "sizes");
+            int n = Native.Check(KeepAlive(Native.eng_tensor_sizes(Handle, buf, 64)), "sizes");
             if (n <= 64) return new ReadOnlySpan<long>(buf, n).ToArray();
             // More dimensions than the stack buffer holds: ask again with room for all of them.
             var all = new long[n];
-            fixed (long* p = all) Native.Check(Native.eng_tensor_sizes(Handle, p, n), "sizes");
+            fixed (long* p = all) Native.Check(KeepAlive(Native.eng_tensor_sizes(Handle, p, n)), "sizes");
             return all;
         }
     }
@@ -113,10 +123,10 @@ public partial class Tensor : IDisposable
         get
         {
             long* buf = stackalloc long[64];
-            int n = Native.Check(Native.eng_tensor_strides(Handle, buf, 64), "strides");
+            int n = Native.Check(KeepAlive(Native.eng_tensor_strides(Handle, buf, 64)), "strides");
             if (n <= 64) return new ReadOnlySpan<long>(buf, n).ToArray();
             var all = new long[n];
-            fixed (long* p = all) Native.Check(Native.eng_tensor_strides(Handle, p, n), "strides");
+            fixed (long* p = all) Native.Check(KeepAlive(Native.eng_tensor_strides(Handle, p, n)), "strides");
             return all;
         }
     }
@@ -131,7 +141,7 @@ public partial class Tensor : IDisposable
         return shape[d];
     }
 
-    public long NumEl => Native.eng_tensor_numel(Handle);
+    public long NumEl => KeepAlive(Native.eng_tensor_numel(Handle));
     public int ElementSize => DType.ElementSize();
 
     public unsafe bool IsContiguous
@@ -139,7 +149,7 @@ public partial class Tensor : IDisposable
         get
         {
             int* info = stackalloc int[7];
-            Native.Check(Native.eng_tensor_info(Handle, info), "is_contiguous");
+            Native.Check(KeepAlive(Native.eng_tensor_info(Handle, info)), "is_contiguous");
             return info[5] != 0;
         }
     }
