@@ -25,6 +25,16 @@ public class LibTorchParityTests
             yield return Case(dtype, "adamw", p => new AdamW(p, lr: 1e-2, weightDecay: 0.1), ReferenceOptimizer.Kind.AdamW, 1e-2, 0.9, 0.999, 1e-8, 0.1, 0);
             yield return Case(dtype, "adamw_amsgrad", p => new AdamW(p, lr: 1e-2, weightDecay: 0.1, amsgrad: true),
                 ReferenceOptimizer.Kind.AdamW, 1e-2, 0.9, 0.999, 1e-8, 0.1, 1);
+            // RMSprop: lr, alpha, eps, weight_decay, momentum, centered
+            yield return Case(dtype, "rmsprop", p => new RmsProp(p, lr: 1e-2), ReferenceOptimizer.Kind.RmsProp, 1e-2);
+            yield return Case(dtype, "rmsprop_momentum", p => new RmsProp(p, lr: 1e-2, momentum: 0.9),
+                ReferenceOptimizer.Kind.RmsProp, 1e-2, 0.99, 1e-8, 0, 0.9, 0);
+            yield return Case(dtype, "rmsprop_centered_momentum_wd", p => new RmsProp(p, lr: 1e-2, alpha: 0.9, eps: 1e-6, weightDecay: 1e-3, momentum: 0.5, centered: true),
+                ReferenceOptimizer.Kind.RmsProp, 1e-2, 0.9, 1e-6, 1e-3, 0.5, 1);
+            // Adagrad: lr, lr_decay, weight_decay, initial_accumulator_value, eps
+            yield return Case(dtype, "adagrad", p => new Adagrad(p, lr: 0.1), ReferenceOptimizer.Kind.Adagrad, 0.1);
+            yield return Case(dtype, "adagrad_decay_wd_init", p => new Adagrad(p, lr: 0.1, lrDecay: 1e-3, weightDecay: 1e-3, initialAccumulatorValue: 0.1, eps: 1e-8),
+                ReferenceOptimizer.Kind.Adagrad, 0.1, 1e-3, 1e-3, 0.1, 1e-8);
         }
     }
 
@@ -49,6 +59,7 @@ public class LibTorchParityTests
             reference.Step();
             worst = Math.Max(worst, h.MaxRelativeDifference());
         }
+        TestContext.Out.WriteLine($"max relative difference over {Steps} steps: {worst:E2}");
         Assert.That(worst, Is.LessThan(tolerance), $"max relative difference over {Steps} steps");
         using (DisposeScope.Begin())
         {

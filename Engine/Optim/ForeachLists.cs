@@ -86,8 +86,10 @@ internal static class Foreach
     public static readonly Op AddScalar_ = new("aten::_foreach_add_", "Scalar");
     public static readonly Op MulScalar_ = new("aten::_foreach_mul_", "Scalar");
     public static readonly Op DivScalar_ = new("aten::_foreach_div_", "Scalar");
+    public static readonly Op Addcmul = new("aten::_foreach_addcmul", "Scalar");
     public static readonly Op Addcmul_ = new("aten::_foreach_addcmul_", "Scalar");
     public static readonly Op Addcdiv_ = new("aten::_foreach_addcdiv_", "Scalar");
     public static readonly Op Maximum_ = new("aten::_foreach_maximum_", "List");
     public static readonly Op Sqrt = new("aten::_foreach_sqrt");
+    public static readonly Op Sqrt_ = new("aten::_foreach_sqrt_");
 }

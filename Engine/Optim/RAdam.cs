@@ -1,0 +1,145 @@
+using Engine.Interop;
+
+namespace Engine.Optim;
+
+public sealed class RAdamOptions : OptimizerOptions
+{
+    /// <summary>β₁: decay of the first moment (the mean of gradients).</summary>
+    public double Beta1 { get; set; } = 0.9;
+    /// <summary>β₂: decay of the second moment; it also sets ρ∞, the longest SMA it approximates.</summary>
+    public double Beta2 { get; set; } = 0.999;
+    /// <summary>ε: keeps the denominator away from zero.</summary>
+    public double Eps { get; set; } = 1e-8;
+
+    public override double? Momentum { get => Beta1; set => Beta1 = value ?? Beta1; }
+
+    public override void Validate()
+    {
+        base.Validate();
+        CheckBeta(Beta1, "beta1");
+        CheckBeta(Beta2, "beta2");
+        CheckNonNegative(Eps, "eps");
+    }
+
+    public override IEnumerable<(string Name, double Value)> Values() =>
+        base.Values().Concat([("beta1", Beta1), ("beta2", Beta2), ("eps", Eps)]);
+
+    public override void SetValue(string name, double value)
+    {
+        switch (name)
+        {
+            case "beta1": Beta1 = value; break;
+            case "beta2": Beta2 = value; break;
+            case "eps": Eps = value; break;
+            default: base.SetValue(name, value); break;
+        }
+    }
+}
+
+/// <summary>
+/// RAdam, rectified Adam (Liu et al., 2020), torch.optim.RAdam: while too few gradients have been
+/// seen for the second moment's variance to be tractable (ρₜ ≤ 5), step with the bias-corrected
+/// momentum alone (SGD with momentum); afterwards take Adam's step scaled by the rectification rₜ.
+/// <code>
+/// g ← ∇f(θ)  (−∇ if maximize);  g ← g + λθ              (weight decay)
+/// m ← β₁·m + (1 − β₁)·g,  m̂ = m / (1 − β₁ᵗ)             exp_avg
+/// v ← β₂·v + (1 − β₂)·g²                                 exp_avg_sq
+/// ρ∞ = 2/(1 − β₂) − 1,  ρₜ = ρ∞ − 2t·β₂ᵗ/(1 − β₂ᵗ)       length of the approximated SMA
+/// if ρₜ > 5:  rₜ = √((ρₜ − 4)(ρₜ − 2)ρ∞ / ((ρ∞ − 4)(ρ∞ − 2)ρₜ))
+///             θ ← θ − η·m̂·rₜ·√(1 − β₂ᵗ) / (√v + ε)
+/// else:       θ ← θ − η·m̂
+/// </code>
+/// Mirrors PyTorch 1.13's _single_tensor_radam. PyTorch 1.13's RAdam has no maximize; here it
+/// negates the gradient first, as PyTorch 2 does. Checked against Python PyTorch's trajectories.
+/// </summary>
+public sealed class RAdam : Optimizer
+{
+    /// <summary>The SMA length above which the adaptive step is used (PyTorch's threshold).</summary>
+    const double SmaThreshold = 5;
+
+    public RAdam(IEnumerable<Tensor> parameters, double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999,
+        double eps = 1e-8, double weightDecay = 0, bool maximize = false)
+        : this([new ParamGroupSpec(parameters)], lr, beta1, beta2, eps, weightDecay, maximize) { }
+
+    public RAdam(IEnumerable<ParamGroupSpec> groups, double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999,
+        double eps = 1e-8, double weightDecay = 0, bool maximize = false)
+        : base(groups, new RAdamOptions
+        {
+            LearningRate = lr, Beta1 = beta1, Beta2 = beta2, Eps = eps, WeightDecay = weightDecay, Maximize = maximize,
+        }) { }
+
+    protected override void Update(ParamGroup group)
+    {
+        var o = (RAdamOptions)group.Options;
+        if (Choose(group, hasFused: true, hasForeach: false) == Implementation.Fused) UpdateFused(group, o);
+        else
+            foreach (var p in group.Parameters) UpdateReadable(p, o);
+    }
+
+    /// <summary>The parameter's state, created on its first step, with the step count advanced.</summary>
+    (Tensor ExpAvg, Tensor ExpAvgSq, long Step) Buffers(Tensor p)
+    {
+        var state = State(p);
+        var m = state.GetOrCreate("exp_avg", () => Torch.ZerosLike(p));
+        var v = state.GetOrCreate("exp_avg_sq", () => Torch.ZerosLike(p));
+        return (m, v, ++state.Step);
+    }
+
+    /// <summary>The rectification rₜ at step t, or null while ρₜ ≤ 5 (no adaptive step yet).</summary>
+    static double? Rectification(RAdamOptions o, long t)
+    {
+        double biasCorrection2 = 1 - Math.Pow(o.Beta2, t);
+        double rhoInf = 2 / (1 - o.Beta2) - 1;
+        double rhoT = rhoInf - 2 * t * Math.Pow(o.Beta2, t) / biasCorrection2;
+        if (!(rhoT > SmaThreshold)) return null;
+        return Math.Sqrt((rhoT - 4) * (rhoT - 2) * rhoInf / ((rhoInf - 4) * (rhoInf - 2) * rhoT));
+    }
+
+    /// <summary>The update for one parameter, op by op.</summary>
+    void UpdateReadable(Tensor p, RAdamOptions o)
+    {
+        var g = p.Grad;
+        if (g is null) return;
+        if (o.Maximize) g = -g;
+        var (m, v, t) = Buffers(p);
+        double biasCorrection1 = 1 - Math.Pow(o.Beta1, t);
+        double biasCorrection2 = 1 - Math.Pow(o.Beta2, t);
+        if (o.WeightDecay != 0) g = g.Add(p, alpha: o.WeightDecay);
+
+        m.Mul_(o.Beta1).Add_(g, alpha: 1 - o.Beta1);
+        v.Mul_(o.Beta2).Addcmul_(g, g, value: 1 - o.Beta2);
+        var mHat = m / biasCorrection1;
+        if (Rectification(o, t) is double rect)
+        {
+            var adaptiveLr = Math.Sqrt(biasCorrection2) / v.Sqrt().Add_(o.Eps);
+            p.Add_(mHat * o.LearningRate * adaptiveLr * rect, alpha: -1);
+        }
+        else p.Add_(mHat * o.LearningRate, alpha: -1);
+    }
+
+    /// <summary>One SIMD sweep per parameter over p, g, m and v (CPU).</summary>
+    unsafe void UpdateFused(ParamGroup group, RAdamOptions o)
+    {
+        foreach (var p in group.Parameters)
+        {
+            void* g;
+            int rc = Native.Check(Native.eng_tensor_grad_data(p.Handle, &g), "grad");
+            if (rc == 0) continue;
+            if (rc == 2) { UpdateReadable(p, o); continue; }
+            var (m, v, t) = Buffers(p);
+            long n = p.NumEl;
+            if (n == 0) continue;
+            var rect = Rectification(o, t);
+            var args = new Kernels.RAdamKernel.Args
+            {
+                P = p.DataPointer, G = (nint)g, ExpAvg = m.DataPointer, ExpAvgSq = v.DataPointer,
+                Beta1 = o.Beta1, Beta2 = o.Beta2, Eps = o.Eps, Lr = o.LearningRate,
+                BiasCorrection1 = 1 - Math.Pow(o.Beta1, t), BiasCorrection2Sqrt = Math.Sqrt(1 - Math.Pow(o.Beta2, t)),
+                Rectification = rect ?? 0, Rectified = rect is not null,
+                WeightDecay = o.WeightDecay, Maximize = o.Maximize,
+            };
+            Kernels.RAdamKernel.Step(p.DType, args, n);
+            GC.KeepAlive(p);
+        }
+    }
+}
