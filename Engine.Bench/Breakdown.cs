@@ -24,7 +24,9 @@ static unsafe partial class Breakdown
 
     static volatile int s_sink;
 
-    public static void Run(Harness h, int n)
+    /// <summary>Short repeats, many of them: the rows differ by tenths of a microsecond, which
+    /// only the fastest repeats resolve on a loaded machine (compare "cpu min").</summary>
+    public static void Run(Harness h, int n, int repeats = 31)
     {
         using var a = Torch.Ones(8);
         using var b = Torch.Ones(8);
@@ -115,6 +117,49 @@ static unsafe partial class Breakdown
                     Native.eng_tensor_free(outs[0].P);
                 }
             }),
+            new("shim_op_call_in_try", "breakdown", "the raw call inside try/finally (as Op.Run makes it)", n, k =>
+            {
+                for (int i = 0; i < k; i++)
+                {
+                    try
+                    {
+                        if (Native.eng_op_call(addId, args, 3, outs, 16) != 1) throw new InvalidOperationException(Native.LastError());
+                    }
+                    finally
+                    {
+                        s_sink++;
+                    }
+                    Native.eng_tensor_free(outs[0].P);
+                }
+            }),
+            new("shim_op_call_owner", "breakdown", "the raw call + new Tensor(result).Dispose(): raw + owner", n, k =>
+            {
+                for (int i = 0; i < k; i++)
+                {
+                    if (Native.eng_op_call(addId, args, 3, outs, 16) != 1) throw new InvalidOperationException(Native.LastError());
+                    new Tensor(outs[0].P).Dispose();
+                }
+            }),
+            new("shim_op_call_plain_obj", "breakdown", "raw call + a plain (non-finalizable) owner object", n, k =>
+            {
+                object? o = null;
+                for (int i = 0; i < k; i++)
+                {
+                    if (Native.eng_op_call(addId, args, 3, outs, 16) != 1) throw new InvalidOperationException(Native.LastError());
+                    o = new Plain { Handle = outs[0].P };
+                    Native.eng_tensor_free(outs[0].P);
+                }
+                GC.KeepAlive(o);
+            }),
+            new("shim_op_call_finalizable", "breakdown", "raw call + a finalizable owner + SuppressFinalize", n, k =>
+            {
+                for (int i = 0; i < k; i++)
+                {
+                    if (Native.eng_op_call(addId, args, 3, outs, 16) != 1) throw new InvalidOperationException(Native.LastError());
+                    GC.SuppressFinalize(new Finalizable { Handle = outs[0].P });
+                    Native.eng_tensor_free(outs[0].P);
+                }
+            }),
             new("op_call_resolved", "breakdown", "Op.Call(a, b, 1.0).Dispose(), resolved Op", n, k =>
             {
                 for (int i = 0; i < k; i++) add.Call(a, b, 1.0).Dispose();
@@ -182,7 +227,7 @@ static unsafe partial class Breakdown
             Console.WriteLine("  (libbench_proto.so not found: set ENGINE_BENCH_PROTO or build Engine.Bench/native; prototype rows skipped)");
         }
 
-        h.MeasureInterleaved(cases);
+        h.MeasureInterleaved(cases, repeats);
         NativeMemory.Free(args);
         NativeMemory.Free(outs);
         GC.KeepAlive(a);

@@ -24,7 +24,8 @@ sealed record Result(string Name, string Group, string Description, int N, doubl
 /// A Stopwatch harness, mirrored line for line by scripts/bench_python.py: warm up (JIT tiering,
 /// libtorch's allocator and thread pools) for at least <see cref="WarmupSeconds"/>, then time
 /// <see cref="Repeats"/> repeats of N iterations of the body and keep each repeat's time per
-/// iteration. The body runs its own loop of N so the harness adds no per-iteration cost.
+/// iteration. Many short repeats rather than a few long ones: on a shared machine the fastest
+/// of them estimate the uncontended cost, their median the typical one. The body runs its own loop of N so the harness adds no per-iteration cost.
 /// Besides wall time it records this thread's CPU time (Python's time.thread_time): on a shared,
 /// loaded machine that is the steadier figure, and with one intra-op thread all of an op's
 /// work runs on the calling thread.
@@ -43,7 +44,7 @@ sealed partial class Harness
         return ts[0] + ts[1] * 1e-9;
     }
 
-    public int Repeats { get; init; } = 7;
+    public int Repeats { get; init; } = 15;
     public double WarmupSeconds { get; init; } = 0.5;
     /// <summary>Multiplies every case's N (0.1 for a quick smoke run).</summary>
     public double Scale { get; init; } = 1.0;
@@ -57,8 +58,9 @@ sealed partial class Harness
 
     /// <summary>Times several cases round-robin (repeat 1 of each, then repeat 2 of each...), so
     /// load from other processes falls on all of them alike: for comparing close variants.</summary>
-    public List<Result> MeasureInterleaved(IReadOnlyList<Case> cases)
+    public List<Result> MeasureInterleaved(IReadOnlyList<Case> cases, int? repeats = null)
     {
+        int reps = repeats ?? Repeats;
         var ns = cases.Select(c => Math.Max(1, (int)Math.Round(c.N * Scale))).ToArray();
         for (int k = 0; k < cases.Count; k++)
         {
@@ -73,9 +75,9 @@ sealed partial class Harness
         GC.Collect();
         GC.WaitForPendingFinalizers();
         GC.Collect();
-        var seconds = cases.Select(_ => new double[Repeats]).ToArray();
-        var cpu = cases.Select(_ => new double[Repeats]).ToArray();
-        for (int r = 0; r < Repeats; r++)
+        var seconds = cases.Select(_ => new double[reps]).ToArray();
+        var cpu = cases.Select(_ => new double[reps]).ToArray();
+        for (int r = 0; r < reps; r++)
         {
             for (int k = 0; k < cases.Count; k++)
             {
@@ -96,7 +98,7 @@ sealed partial class Harness
             var result = new Result(c.Name, c.Group, c.Description, ns[k], seconds[k], cpu[k]);
             Results.Add(result);
             results.Add(result);
-            Console.WriteLine($"  {c.Name,-28} {Format(result.Median),12} median  {Format(result.Min),12} min  {Format(result.CpuMedian),12} cpu  (N={ns[k]}, {Repeats} repeats)");
+            Console.WriteLine($"  {c.Name,-28} {Format(result.Median),12} median  {Format(result.Min),12} min  {Format(result.CpuMedian),12} cpu  {Format(result.CpuMin),12} cpu min  (N={ns[k]}, {reps} repeats)");
         }
         return results;
     }

@@ -3,7 +3,7 @@
 // and prints the ratios.
 //
 //   dotnet run -c Release --project Engine.Bench -- results.json [--threads N] [--scale 0.1]
-//       [--repeats 7] [--no-breakdown] [--only name,name]
+//       [--repeats 15] [--no-breakdown] [--only name,name]
 using System.Globalization;
 using Engine;
 using Engine.Bench;
@@ -11,7 +11,7 @@ using Engine.Bench;
 string? jsonPath = null;
 int? threads = null;
 double scale = 1.0;
-int repeats = 7;
+int repeats = 15;
 bool breakdown = true;
 HashSet<string>? only = null;
 for (int i = 0; i < args.Length; i++)
@@ -37,7 +37,7 @@ bool Want(string name) => only is null || only.Contains(name);
 Console.WriteLine($"engine: libtorch {Torch.LibTorchVersion}, {Torch.NumThreads} intra-op thread(s), .NET {Environment.Version}");
 
 // Iteration counts: keep in step with bench_python.py (the JSON records them; bench.sh checks).
-const int OpN = 20000, SmallN = 300, MnistN = 20;
+const int OpN = 5000, SmallN = 100, MnistN = 5;
 
 // ---- a. per-op overhead: two 8-element float32 tensors on CPU ----
 Console.WriteLine("per-op (a, b = ones(8), float32, CPU):");
@@ -80,7 +80,7 @@ StepCase("mlp_mnist_step", "MLP 784-512-256-10, batch 128", [784, 512, 256, 10],
 if (breakdown)
 {
     Console.WriteLine("breakdown of one small add (engine only):");
-    Breakdown.Run(h, OpN);
+    Breakdown.Run(h, 2000);
 }
 
 if (jsonPath is not null)

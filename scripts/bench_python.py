@@ -2,7 +2,7 @@
 """Python PyTorch side of the engine benchmark (Engine.Bench/Program.cs has the C# side).
 
 Same cases, shapes, iteration counts, harness and loop structure as the C# program: warm up for
-at least 0.5 s, then 7 repeats of N iterations, recording wall time (time.perf_counter) and this
+at least 0.5 s, then 15 repeats of N iterations, recording wall time (time.perf_counter) and this
 thread's CPU time (time.thread_time) per iteration. Writes JSON to the path given (or stdout).
 
 Run with Debian's system python, whose torch is the python3-torch build of the same libtorch 1.13
@@ -21,11 +21,11 @@ import torch
 import torch.nn.functional as F
 
 # Keep in step with Engine.Bench/Program.cs.
-OP_N, SMALL_N, MNIST_N = 20000, 300, 20
+OP_N, SMALL_N, MNIST_N = 5000, 100, 5
 
 
 class Harness:
-    def __init__(self, repeats=7, warmup_seconds=0.5, scale=1.0):
+    def __init__(self, repeats=15, warmup_seconds=0.5, scale=1.0):
         self.repeats = repeats
         self.warmup_seconds = warmup_seconds
         self.scale = scale
@@ -103,7 +103,7 @@ def main():
     ap.add_argument("json", nargs="?")
     ap.add_argument("--threads", type=int)
     ap.add_argument("--scale", type=float, default=1.0)
-    ap.add_argument("--repeats", type=int, default=7)
+    ap.add_argument("--repeats", type=int, default=15)
     ap.add_argument("--only")
     ap.add_argument("--no-extra", action="store_true", help="skip the Python-only reference cases")
     args = ap.parse_args()

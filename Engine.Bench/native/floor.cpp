@@ -29,7 +29,7 @@ int32_t eng_op_call(int32_t id, const eng_arg* args, int32_t nargs, eng_arg* out
 
 namespace {
 
-constexpr int kOpN = 20000, kSmallN = 300, kMnistN = 20;  // as Engine.Bench/Program.cs
+constexpr int kOpN = 5000, kSmallN = 100, kMnistN = 5;  // as Engine.Bench/Program.cs
 
 struct Result {
   std::string name, group, description;
@@ -61,7 +61,7 @@ std::string fmt(double s) {
 }
 
 struct Harness {
-  int repeats = 7;
+  int repeats = 15;
   double warmup = 0.5, scale = 1.0;
   std::vector<Result> results;
 
@@ -77,7 +77,8 @@ struct Harness {
   }
 
   // Round-robin repeats (1 of each case, then 2 of each...): load falls on every case alike.
-  void measure_interleaved(const std::vector<Case>& cases) {
+  void measure_interleaved(const std::vector<Case>& cases, int reps = 0) {
+    if (reps <= 0) reps = repeats;
     std::vector<Result> rs;
     for (auto& c : cases) {
       int n = std::max(1, static_cast<int>(std::lround(c.n * scale)));
@@ -85,7 +86,7 @@ struct Harness {
       for (int calls = 0; calls < 3 || now() - start < warmup * std::min(1.0, scale * 4); ++calls) c.body(n);
       rs.push_back(Result{c.name, c.group, c.description, n, {}, {}});
     }
-    for (int k = 0; k < repeats; ++k) {
+    for (int k = 0; k < reps; ++k) {
       for (size_t j = 0; j < cases.size(); ++j) {
         auto& r = rs[j];
         double c0 = thread_cpu(), t0 = now();
@@ -96,9 +97,10 @@ struct Harness {
       }
     }
     for (auto& r : rs) {
-      std::fprintf(stderr, "  %-28s %12s median  %12s min  %12s cpu  (N=%d, %d repeats)\n", r.name.c_str(),
-                   fmt(median(r.wall)).c_str(), fmt(*std::min_element(r.wall.begin(), r.wall.end())).c_str(),
-                   fmt(median(r.cpu)).c_str(), r.n, repeats);
+      std::fprintf(stderr, "  %-28s %12s median  %12s min  %12s cpu  %12s cpu min  (N=%d, %d repeats)\n",
+                   r.name.c_str(), fmt(median(r.wall)).c_str(),
+                   fmt(*std::min_element(r.wall.begin(), r.wall.end())).c_str(), fmt(median(r.cpu)).c_str(),
+                   fmt(*std::min_element(r.cpu.begin(), r.cpu.end())).c_str(), r.n, reps);
       results.push_back(std::move(r));
     }
   }
@@ -216,17 +218,19 @@ int main(int argc, char** argv) {
   step_case("mlp_mnist_step", "MLP 784-512-256-10, batch 128", {784, 512, 256, 10}, 128, kMnistN);
 
   std::fprintf(stderr, "layers under the engine's call, from C++ (interleaved):\n");
+  constexpr int kBreakN = 2000, kBreakRepeats = 31;  // as Engine.Bench's breakdown
   auto op = c10::Dispatcher::singleton().findSchemaOrThrow("aten::add", "Tensor");
+  auto mul_op = c10::Dispatcher::singleton().findSchemaOrThrow("aten::mul", "Scalar");
   int32_t id = eng_op_find("aten::add", "Tensor");
   eng_arg args[3] = {{ENG_TENSOR, 0, 0, 0.0, a.unsafeGetTensorImpl()},
                      {ENG_TENSOR, 0, 0, 0.0, b.unsafeGetTensorImpl()},
                      {ENG_DOUBLE, 0, 0, 1.0, nullptr}};
   h.measure_interleaved({
-      {"cpp_add", "breakdown", "at::Tensor z = a + b (unboxed; interleaved with the rows below)", kOpN,
+      {"cpp_add", "breakdown", "at::Tensor z = a + b (unboxed; interleaved with the rows below)", kBreakN,
        [&](int n) {
          for (int i = 0; i < n; ++i) { at::Tensor z = a + b; }
        }},
-      {"cpp_callboxed_add", "breakdown", "OperatorHandle::callBoxed(add.Tensor), reused stack", kOpN,
+      {"cpp_callboxed_add", "breakdown", "OperatorHandle::callBoxed(add.Tensor), reused stack", kBreakN,
        [&](int n) {
          torch::jit::Stack stack;
          for (int i = 0; i < n; ++i) {
@@ -238,7 +242,7 @@ int main(int argc, char** argv) {
            stack.clear();
          }
        }},
-      {"cpp_shim_op_call", "breakdown", "the shim's eng_op_call(add.Tensor) + eng_tensor_free from C++", kOpN,
+      {"cpp_shim_op_call", "breakdown", "the shim's eng_op_call(add.Tensor) + eng_tensor_free from C++", kBreakN,
        [&](int n) {
          eng_arg outs[16];
          for (int i = 0; i < n; ++i) {
@@ -246,11 +250,22 @@ int main(int argc, char** argv) {
            eng_tensor_free(static_cast<eng_handle>(outs[0].p));
          }
        }},
-      {"cpp_mul_scalar", "breakdown", "a.mul(2.0): mul.Scalar", kOpN,
+      {"cpp_mul_scalar", "breakdown", "a.mul(2.0): mul.Scalar", kBreakN,
        [&](int n) {
          for (int i = 0; i < n; ++i) { at::Tensor z = a.mul(2.0); }
        }},
-      {"cpp_mul_wrapped", "breakdown", "a.mul(wrapped 0-d 2.0): mul.Tensor, Python's way", kOpN,
+      {"cpp_callboxed_mul_scalar", "breakdown", "OperatorHandle::callBoxed(mul.Scalar), reused stack", kBreakN,
+       [&](int n) {
+         torch::jit::Stack stack;
+         for (int i = 0; i < n; ++i) {
+           stack.clear();
+           stack.emplace_back(a);
+           stack.emplace_back(c10::Scalar(2.0));
+           mul_op.callBoxed(&stack);
+           stack.clear();
+         }
+       }},
+      {"cpp_mul_wrapped", "breakdown", "a.mul(wrapped 0-d 2.0): mul.Tensor, Python's way", kBreakN,
        [&](int n) {
          for (int i = 0; i < n; ++i) {
            auto w = c10::scalar_to_tensor(2.0);
@@ -258,7 +273,7 @@ int main(int argc, char** argv) {
            at::Tensor z = a.mul(w);
          }
        }},
-  });
+  }, kBreakRepeats);
 
   if (!json.empty()) {
     write_json(json, h, at::get_num_threads(), checks);
