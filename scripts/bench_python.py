@@ -35,7 +35,7 @@ class Harness:
         n = max(1, round(n * self.scale))
         start = time.perf_counter()
         calls = 0
-        while calls < 3 or time.perf_counter() - start < self.warmup_seconds * min(1.0, self.scale * 4):
+        while calls < 3 or time.perf_counter() - start < self.warmup_seconds:
             body(n)
             calls += 1
         gc.collect()

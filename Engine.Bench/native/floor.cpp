@@ -83,7 +83,7 @@ struct Harness {
     for (auto& c : cases) {
       int n = std::max(1, static_cast<int>(std::lround(c.n * scale)));
       double start = now();
-      for (int calls = 0; calls < 3 || now() - start < warmup * std::min(1.0, scale * 4); ++calls) c.body(n);
+      for (int calls = 0; calls < 3 || now() - start < warmup; ++calls) c.body(n);
       rs.push_back(Result{c.name, c.group, c.description, n, {}, {}});
     }
     for (int k = 0; k < reps; ++k) {
