@@ -160,6 +160,38 @@ def main():
     step_case("mlp_small_step", "MLP 32-64-10, batch 64", [32, 64, 10], 64, SMALL_N)
     step_case("mlp_mnist_step", "MLP 784-512-256-10, batch 128", [784, 512, 256, 10], 128, MNIST_N)
 
+    # Optimizer steps with fixed gradients (Engine.Bench/Program.cs has the same cases):
+    # "<opt>_<set>" is compared with foreach=True (PyTorch's fast CPU path), "<opt>_<set>_foreach"
+    # too, and "<opt>_<set>_single" with foreach=False (the per-tensor default on CPU in 1.13).
+    print("optimizer step (fixed gradients, fp32, CPU):", file=sys.stderr)
+    shapes = {
+        "mnist": [[512, 784], [512], [256, 512], [256], [10, 256], [10]],
+        "10m": [[100_000]] * 100,
+    }
+    optimizers = {
+        "adam": lambda ps, fe: torch.optim.Adam(ps, lr=1e-3, foreach=fe),
+        "adamw": lambda ps, fe: torch.optim.AdamW(ps, lr=1e-3, weight_decay=1e-2, foreach=fe),
+        "sgdm": lambda ps, fe: torch.optim.SGD(ps, lr=1e-2, momentum=0.9, foreach=fe),
+    }
+    for set_name, set_shapes in shapes.items():
+        for opt_name, make in optimizers.items():
+            for suffix, fe in (("", True), ("_foreach", True), ("_single", False)):
+                name = f"{opt_name}_{set_name}{suffix}"
+                if not want(name):
+                    continue
+                torch.manual_seed(0)
+                ps = [torch.randn(s).requires_grad_() for s in set_shapes]
+                for p in ps:
+                    p.grad = torch.randn_like(p)
+                opt = make(ps, fe)
+                n = 50 if set_name == "mnist" else 5
+
+                def body(k, opt=opt):
+                    for _ in range(k):
+                        opt.step()
+
+                h.measure(name, "optim", f"{opt_name} step, {set_name} parameters, foreach={fe}", n, body)
+
     if not args.no_extra:
         # Reference points for the breakdown: the interpreter's own loop, and the boxed path
         # Python also has (torch.ops goes through the same boxed dispatcher the engine uses).
