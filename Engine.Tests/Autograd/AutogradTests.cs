@@ -299,9 +299,9 @@ public class AutogradTests
         {
             Assert.That(x.IsLeaf && x.GradFn is null);
             Assert.That((x + x).GradFn, Is.EqualTo("AddBackward0"));    // add.Tensor
-            Assert.That((x + 1.0).GradFn, Is.EqualTo("AddBackward1"));  // add.Scalar: its own node
+            Assert.That((x + 1.0).GradFn, Is.EqualTo("AddBackward0"));  // a wrapped number, as Python
             Assert.That((x * x).GradFn, Is.EqualTo("MulBackward0"));
-            Assert.That((x * 2.0).GradFn, Is.EqualTo("MulBackward1"));
+            Assert.That((x * 2.0).GradFn, Is.EqualTo("MulBackward0"));
             Assert.That(x.Sum().GradFn, Is.EqualTo("SumBackward0"));
             Assert.That(x.Mean().GradFn, Is.EqualTo("MeanBackward0"));
             Assert.That(x.Tanh().GradFn, Is.EqualTo("TanhBackward0"));

@@ -87,9 +87,8 @@ public class FormatTests
     }
 
     // Python's `leaf * 2` and `leaf + 1.5` call the Tensor overloads (mul.Tensor, add.Tensor)
-    // with the number wrapped in a 0-d tensor, recording MulBackward0 / AddBackward0; the engine's
-    // `leaf * 2.0` calls mul.Scalar, which records MulBackward1. So these build the same graph
-    // node as Python by multiplying with a 0-d tensor.
+    // with the number wrapped in a 0-d tensor, recording MulBackward0 / AddBackward0; the engine
+    // does the same (HotOps). These tests multiply with a 0-d tensor, which builds the same node.
     [Test]
     public void ToString_of_a_tensor_with_grad_fn_matches_python()
     {

@@ -1,22 +1,15 @@
 namespace Engine;
 
-// Binary elementwise math, comparisons and the C# operators over them. Scalars keep their kind:
+// Binary elementwise math, comparisons and the C# operators over them (add, sub, mul and div go
+// through the typed HotOps calls). Scalars keep their kind:
 // an int64 tensor plus a long stays int64, plus a double becomes float (as in PyTorch).
 // `==` and `!=` keep C#'s reference meaning (so `t == null` works); use Eq/Ne for elementwise.
 public partial class Tensor
 {
-    static readonly Op s_addT = new("aten::add", "Tensor"), s_addS = new("aten::add", "Scalar");
-    static readonly Op s_subT = new("aten::sub", "Tensor"), s_subS = new("aten::sub", "Scalar");
     static readonly Op s_rsubS = new("aten::rsub", "Scalar");
-    static readonly Op s_mulT = new("aten::mul", "Tensor"), s_mulS = new("aten::mul", "Scalar");
-    static readonly Op s_divT = new("aten::div", "Tensor"), s_divS = new("aten::div", "Scalar");
     static readonly Op s_remT = new("aten::remainder", "Tensor"), s_remS = new("aten::remainder", "Scalar");
     static readonly Op s_powTT = new("aten::pow", "Tensor_Tensor"), s_powTS = new("aten::pow", "Tensor_Scalar");
     static readonly Op s_powST = new("aten::pow", "Scalar");
-    static readonly Op s_addT_ = new("aten::add_", "Tensor"), s_addS_ = new("aten::add_", "Scalar");
-    static readonly Op s_subT_ = new("aten::sub_", "Tensor"), s_subS_ = new("aten::sub_", "Scalar");
-    static readonly Op s_mulT_ = new("aten::mul_", "Tensor"), s_mulS_ = new("aten::mul_", "Scalar");
-    static readonly Op s_divT_ = new("aten::div_", "Tensor"), s_divS_ = new("aten::div_", "Scalar");
     static readonly Op s_powS_ = new("aten::pow_", "Scalar");
     static readonly Op s_eqT = new("aten::eq", "Tensor"), s_eqS = new("aten::eq", "Scalar");
     static readonly Op s_neT = new("aten::ne", "Tensor"), s_neS = new("aten::ne", "Scalar");
@@ -40,22 +33,19 @@ public partial class Tensor
     static readonly Op s_bernoulli_ = new("aten::bernoulli_", "float");
     static readonly Op s_xlogy = new("aten::xlogy", "Tensor");
 
-    // A whole alpha goes as an integer Scalar: libtorch rejects a floating alpha for integer
-    // tensors (int + int would throw), and converts an integer one exactly for floating tensors.
-    static Arg Alpha(double alpha) => alpha == Math.Round(alpha) && Math.Abs(alpha) < 9e15 ? (Arg)(long)alpha : alpha;
 
-    public Tensor Add(Tensor other, double alpha = 1) => s_addT.Call(this, other, Alpha(alpha));
-    public Tensor Add(double other) => s_addS.Call(this, other);
-    public Tensor Add(long other) => s_addS.Call(this, other);
-    public Tensor Sub(Tensor other, double alpha = 1) => s_subT.Call(this, other, Alpha(alpha));
-    public Tensor Sub(double other) => s_subS.Call(this, other);
-    public Tensor Sub(long other) => s_subS.Call(this, other);
-    public Tensor Mul(Tensor other) => s_mulT.Call(this, other);
-    public Tensor Mul(double other) => s_mulS.Call(this, other);
-    public Tensor Mul(long other) => s_mulS.Call(this, other);
+    public Tensor Add(Tensor other, double alpha = 1) => HotOps.Binary(HotOps.Add, this, other, alpha);
+    public Tensor Add(double other) => HotOps.Scalar(HotOps.Add, this, other);
+    public Tensor Add(long other) => HotOps.Scalar(HotOps.Add, this, other);
+    public Tensor Sub(Tensor other, double alpha = 1) => HotOps.Binary(HotOps.Sub, this, other, alpha);
+    public Tensor Sub(double other) => HotOps.Scalar(HotOps.Sub, this, other);
+    public Tensor Sub(long other) => HotOps.Scalar(HotOps.Sub, this, other);
+    public Tensor Mul(Tensor other) => HotOps.Binary(HotOps.Mul, this, other);
+    public Tensor Mul(double other) => HotOps.Scalar(HotOps.Mul, this, other);
+    public Tensor Mul(long other) => HotOps.Scalar(HotOps.Mul, this, other);
     /// <summary>True division (integers give floats), as torch.div.</summary>
-    public Tensor Div(Tensor other) => s_divT.Call(this, other);
-    public Tensor Div(double other) => s_divS.Call(this, other);
+    public Tensor Div(Tensor other) => HotOps.Binary(HotOps.Div, this, other);
+    public Tensor Div(double other) => HotOps.Scalar(HotOps.Div, this, other);
     public Tensor Remainder(Tensor other) => s_remT.Call(this, other);
     public Tensor Remainder(double other) => s_remS.Call(this, other);
     public Tensor Remainder(long other) => s_remS.Call(this, other);
@@ -66,14 +56,14 @@ public partial class Tensor
     /// <summary>this · log(other), and 0 where this is 0 even if other is 0 (torch.xlogy): entropy terms.</summary>
     public Tensor Xlogy(Tensor other) => s_xlogy.Call(this, other);
 
-    public Tensor Add_(Tensor other, double alpha = 1) { s_addT_.CallInPlace(this, other, Alpha(alpha)); return this; }
-    public Tensor Add_(double other) { s_addS_.CallInPlace(this, other); return this; }
-    public Tensor Sub_(Tensor other, double alpha = 1) { s_subT_.CallInPlace(this, other, Alpha(alpha)); return this; }
-    public Tensor Sub_(double other) { s_subS_.CallInPlace(this, other); return this; }
-    public Tensor Mul_(Tensor other) { s_mulT_.CallInPlace(this, other); return this; }
-    public Tensor Mul_(double other) { s_mulS_.CallInPlace(this, other); return this; }
-    public Tensor Div_(Tensor other) { s_divT_.CallInPlace(this, other); return this; }
-    public Tensor Div_(double other) { s_divS_.CallInPlace(this, other); return this; }
+    public Tensor Add_(Tensor other, double alpha = 1) { HotOps.Binary_(HotOps.Add, this, other, alpha); return this; }
+    public Tensor Add_(double other) { HotOps.Scalar_(HotOps.Add, this, other); return this; }
+    public Tensor Sub_(Tensor other, double alpha = 1) { HotOps.Binary_(HotOps.Sub, this, other, alpha); return this; }
+    public Tensor Sub_(double other) { HotOps.Scalar_(HotOps.Sub, this, other); return this; }
+    public Tensor Mul_(Tensor other) { HotOps.Binary_(HotOps.Mul, this, other); return this; }
+    public Tensor Mul_(double other) { HotOps.Scalar_(HotOps.Mul, this, other); return this; }
+    public Tensor Div_(Tensor other) { HotOps.Binary_(HotOps.Div, this, other); return this; }
+    public Tensor Div_(double other) { HotOps.Scalar_(HotOps.Div, this, other); return this; }
     public Tensor Pow_(double exponent) { s_powS_.CallInPlace(this, exponent); return this; }
     /// <summary>self += weight * (end - self).</summary>
     public Tensor Lerp_(Tensor end, double weight) { s_lerpS_.CallInPlace(this, end, weight); return this; }
