@@ -19,6 +19,8 @@ public class ImplementationTests
             ("sgd", p => new Sgd(p, lr: 0.1)),
             ("sgd_momentum_dampening_wd", p => new Sgd(p, lr: 0.05, momentum: 0.9, dampening: 0.2, weightDecay: 1e-3)),
             ("sgd_nesterov_maximize", p => new Sgd(p, lr: 0.05, momentum: 0.9, nesterov: true, maximize: true)),
+            ("lion", p => new Lion(p, lr: 1e-3)),
+            ("lion_wd_maximize", p => new Lion(p, lr: 2e-3, beta1: 0.8, beta2: 0.95, weightDecay: 0.1, maximize: true)),
         };
         foreach (var dtype in new[] { ScalarType.Float64, ScalarType.Float32 })
             foreach (var impl in new[] { Implementation.Fused, Implementation.Foreach })

@@ -23,6 +23,8 @@ public class PythonTrajectoryTests
         ["adam_maximize"] = p => new Adam(p, lr: 1e-2, maximize: true),
         ["adamw"] = p => new AdamW(p, lr: 1e-2, weightDecay: 0.1),
         ["adamw_amsgrad_maximize"] = p => new AdamW(p, lr: 1e-2, weightDecay: 0.1, amsgrad: true, maximize: true),
+        ["lbfgs"] = p => new Lbfgs(p, lr: 1, maxIter: 5, historySize: 10),
+        ["lbfgs_strong_wolfe"] = p => new Lbfgs(p, lr: 1, maxIter: 5, historySize: 10, lineSearch: LbfgsLineSearch.StrongWolfe),
     };
 
     static readonly Lazy<JsonElement> s_fixture = new(() =>
