@@ -37,6 +37,8 @@ public class ImplementationTests
             ("nadam_wd_momentum_decay_maximize", p => new NAdam(p, lr: 1e-2, beta1: 0.8, beta2: 0.99, weightDecay: 1e-3, momentumDecay: 1e-2, maximize: true)),
             ("radam", p => new RAdam(p, lr: 1e-2)),
             ("radam_wd_maximize", p => new RAdam(p, lr: 1e-2, beta1: 0.8, beta2: 0.99, eps: 1e-6, weightDecay: 1e-3, maximize: true)),
+            ("lion", p => new Lion(p, lr: 1e-3)),
+            ("lion_wd_maximize", p => new Lion(p, lr: 2e-3, beta1: 0.8, beta2: 0.95, weightDecay: 0.1, maximize: true)),
         };
         foreach (var dtype in new[] { ScalarType.Float64, ScalarType.Float32 })
         {

@@ -38,6 +38,8 @@ public class PythonTrajectoryTests
         ["nadam_wd_momentum_decay"] = p => new NAdam(p, lr: 1e-2, weightDecay: 1e-3, momentumDecay: 1e-2),
         ["radam"] = p => new RAdam(p, lr: 1e-2),
         ["radam_wd"] = p => new RAdam(p, lr: 1e-2, beta1: 0.8, beta2: 0.99, weightDecay: 1e-3),
+        ["lbfgs"] = p => new Lbfgs(p, lr: 1, maxIter: 5, historySize: 10),
+        ["lbfgs_strong_wolfe"] = p => new Lbfgs(p, lr: 1, maxIter: 5, historySize: 10, lineSearch: LbfgsLineSearch.StrongWolfe),
     };
 
     static readonly Lazy<JsonElement> s_fixture = new(() =>

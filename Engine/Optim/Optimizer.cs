@@ -28,8 +28,17 @@ public abstract class Optimizer : IDisposable
         if (_groups.Count == 0) throw new ArgumentException($"{GetType().Name}: no parameters to optimize");
     }
 
+    /// <summary>For wrappers (<see cref="Lookahead"/>): the same group objects as
+    /// <paramref name="inner"/>, so a schedule that sets a group's lr on the wrapper sets it for the
+    /// inner optimizer.</summary>
+    protected Optimizer(Optimizer inner)
+    {
+        DefaultOptions = inner.DefaultOptions;
+        foreach (var g in inner._groups) AdoptParamGroup(g);
+    }
+
     /// <summary>Adds a group (add_param_group): its options are the defaults changed by the spec's Configure.</summary>
-    public ParamGroup AddParamGroup(ParamGroupSpec spec)
+    public virtual ParamGroup AddParamGroup(ParamGroupSpec spec)
     {
         var parameters = spec.Parameters.ToList();
         var seen = new HashSet<Tensor>(ReferenceEqualityComparer.Instance);
@@ -46,9 +55,15 @@ public abstract class Optimizer : IDisposable
         options.Validate();
         if (double.IsNaN(options.InitialLearningRate)) options.InitialLearningRate = options.LearningRate;
         var group = new ParamGroup(parameters, options);
-        _groups.Add(group);
-        foreach (var p in parameters) _all.Add(p);
+        AdoptParamGroup(group);
         return group;
+    }
+
+    /// <summary>Makes an existing group (a wrapped optimizer's) one of this optimizer's groups.</summary>
+    protected void AdoptParamGroup(ParamGroup group)
+    {
+        _groups.Add(group);
+        foreach (var p in group.Parameters) _all.Add(p);
     }
 
     /// <summary>Clears gradients: to none (the default, as PyTorch 2.x), or to zeros.</summary>
@@ -64,7 +79,7 @@ public abstract class Optimizer : IDisposable
     }
 
     /// <summary>One update of every parameter that has a gradient.</summary>
-    public void Step()
+    public virtual void Step()
     {
         using var noGrad = Torch.NoGrad();
         using var scope = DisposeScope.Begin();
@@ -137,7 +152,7 @@ public abstract class Optimizer : IDisposable
     /// Everything needed to resume: every group's hyperparameters and every parameter's state,
     /// keyed by the parameter's index across groups (as PyTorch's state_dict). Tensors are copies.
     /// </summary>
-    public OptimizerState StateDict()
+    public virtual OptimizerState StateDict()
     {
         var result = new OptimizerState();
         int index = 0;
@@ -160,7 +175,7 @@ public abstract class Optimizer : IDisposable
     }
 
     /// <summary>Restores what <see cref="StateDict"/> saved; the groups must have the same sizes.</summary>
-    public void LoadStateDict(OptimizerState state)
+    public virtual void LoadStateDict(OptimizerState state)
     {
         if (state.Groups.Count != _groups.Count)
             throw new ArgumentException($"{GetType().Name}.LoadStateDict: the saved state has {state.Groups.Count} parameter groups, this optimizer {_groups.Count}");
@@ -188,9 +203,16 @@ public abstract class Optimizer : IDisposable
 
     public void Dispose()
     {
+        Dispose(true);
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Frees the state tensors; optimizers holding more (L-BFGS's history, a wrapped
+    /// optimizer) free it too.</summary>
+    protected virtual void Dispose(bool disposing)
+    {
         foreach (var s in _state.Values) s.Dispose();
         _state.Clear();
-        GC.SuppressFinalize(this);
     }
 }
 
