@@ -21,8 +21,11 @@ public class StateResumeTests
             ("adamax_wd", p => new Adamax(p, lr: 1e-2, beta1: 0.8, beta2: 0.99, weightDecay: 1e-3), p => new Adamax(p)),
             ("nadam_wd_momentum_decay", p => new NAdam(p, lr: 1e-2, weightDecay: 1e-3, momentumDecay: 1e-2), p => new NAdam(p)),
             ("radam_wd", p => new RAdam(p, lr: 1e-2, beta1: 0.8, beta2: 0.99, weightDecay: 1e-3), p => new RAdam(p)),
+            ("sgd_nesterov_wd", p => new Sgd(p, lr: 0.05, momentum: 0.9, nesterov: true, weightDecay: 1e-3), p => new Sgd(p)),
+            ("adam_amsgrad_wd", p => new Adam(p, lr: 1e-2, beta1: 0.8, weightDecay: 1e-2, amsgrad: true), p => new Adam(p)),
+            ("adamw", p => new AdamW(p, lr: 1e-2, weightDecay: 0.1), p => new AdamW(p)),
         };
-        foreach (var impl in new[] { Implementation.Readable, Implementation.Fused })
+        foreach (var impl in new[] { Implementation.Readable, Implementation.Fused, Implementation.Foreach })
             foreach (var (name, make, makeDefault) in cases)
                 yield return new TestCaseData(make, makeDefault, impl).SetName($"{name}_{impl}_resumed_from_state_dict_continues_exactly");
     }

@@ -25,7 +25,7 @@ public abstract class Optimizer : IDisposable
         defaults.Validate();
         DefaultOptions = defaults;
         foreach (var g in groups) AddParamGroup(g);
-        if (_groups.Count == 0) throw new ArgumentException($"{GetType().Name}: no parameters to optimize");
+        if (_groups.Sum(g => g.Parameters.Count) == 0) throw new ArgumentException($"{GetType().Name}: got an empty parameter list");
     }
 
     /// <summary>For wrappers (<see cref="Lookahead"/>): the same group objects as
