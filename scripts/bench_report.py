@@ -83,7 +83,7 @@ def main():
 
     rows, summary = [], []
     for name, e in eng.items():
-        if e["group"] not in ("op", "step"):
+        if e["group"] not in ("op", "step", "optim"):
             continue
         p = py.get(name)
         c = cpp.get(name)

@@ -1,39 +1,16 @@
 namespace Engine.Optim;
 
-public class AdamOptions : OptimizerOptions
+public class AdamOptions : MomentOptions
 {
-    /// <summary>β₁: decay of the first moment (the mean of gradients).</summary>
-    public double Beta1 { get; set; } = 0.9;
-    /// <summary>β₂: decay of the second moment (the mean of squared gradients).</summary>
-    public double Beta2 { get; set; } = 0.999;
-    /// <summary>ε: keeps the denominator away from zero.</summary>
-    public double Eps { get; set; } = 1e-8;
     /// <summary>AMSGrad: divide by the running maximum of the second moment.</summary>
     public bool Amsgrad { get; set; }
 
-    public override double? Momentum { get => Beta1; set => Beta1 = value ?? Beta1; }
-
-    public override void Validate()
-    {
-        base.Validate();
-        CheckBeta(Beta1, "beta1");
-        CheckBeta(Beta2, "beta2");
-        CheckNonNegative(Eps, "eps");
-    }
-
-    public override IEnumerable<(string Name, double Value)> Values() =>
-        base.Values().Concat([("beta1", Beta1), ("beta2", Beta2), ("eps", Eps), ("amsgrad", Amsgrad ? 1 : 0)]);
+    public override IEnumerable<(string Name, double Value)> Values() => base.Values().Append(("amsgrad", Amsgrad ? 1 : 0));
 
     public override void SetValue(string name, double value)
     {
-        switch (name)
-        {
-            case "beta1": Beta1 = value; break;
-            case "beta2": Beta2 = value; break;
-            case "eps": Eps = value; break;
-            case "amsgrad": Amsgrad = value != 0; break;
-            default: base.SetValue(name, value); break;
-        }
+        if (name == "amsgrad") Amsgrad = value != 0;
+        else base.SetValue(name, value);
     }
 }
 

@@ -1,37 +1,8 @@
 namespace Engine.Optim;
 
-public sealed class LambOptions : OptimizerOptions
+public sealed class LambOptions : MomentOptions
 {
-    /// <summary>β₁: decay of the first moment.</summary>
-    public double Beta1 { get; set; } = 0.9;
-    /// <summary>β₂: decay of the second moment.</summary>
-    public double Beta2 { get; set; } = 0.999;
-    /// <summary>ε: keeps the Adam ratio finite (1e-6 as in the paper's experiments).</summary>
-    public double Eps { get; set; } = 1e-6;
-
-    public override double? Momentum { get => Beta1; set => Beta1 = value ?? Beta1; }
-
-    public override void Validate()
-    {
-        base.Validate();
-        CheckBeta(Beta1, "beta1");
-        CheckBeta(Beta2, "beta2");
-        CheckNonNegative(Eps, "eps");
-    }
-
-    public override IEnumerable<(string Name, double Value)> Values() =>
-        base.Values().Concat([("beta1", Beta1), ("beta2", Beta2), ("eps", Eps)]);
-
-    public override void SetValue(string name, double value)
-    {
-        switch (name)
-        {
-            case "beta1": Beta1 = value; break;
-            case "beta2": Beta2 = value; break;
-            case "eps": Eps = value; break;
-            default: base.SetValue(name, value); break;
-        }
-    }
+    public LambOptions() => Eps = 1e-6;
 }
 
 /// <summary>

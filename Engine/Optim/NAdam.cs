@@ -2,41 +2,23 @@ using Engine.Interop;
 
 namespace Engine.Optim;
 
-public sealed class NAdamOptions : OptimizerOptions
+public sealed class NAdamOptions : MomentOptions
 {
-    /// <summary>β₁: decay of the first moment; the momentum schedule μₜ is built from it.</summary>
-    public double Beta1 { get; set; } = 0.9;
-    /// <summary>β₂: decay of the second moment (the mean of squared gradients).</summary>
-    public double Beta2 { get; set; } = 0.999;
-    /// <summary>ε: keeps the denominator away from zero.</summary>
-    public double Eps { get; set; } = 1e-8;
-    /// <summary>ψ: how fast μₜ = β₁(1 − ½·0.96^(tψ)) warms up towards β₁.</summary>
+    /// <summary>ψ: how fast the momentum schedule μₜ = β₁(1 − 0.5·0.96^(tψ)) approaches β₁.</summary>
     public double MomentumDecay { get; set; } = 4e-3;
-
-    public override double? Momentum { get => Beta1; set => Beta1 = value ?? Beta1; }
 
     public override void Validate()
     {
         base.Validate();
-        CheckBeta(Beta1, "beta1");
-        CheckBeta(Beta2, "beta2");
-        CheckNonNegative(Eps, "eps");
         CheckNonNegative(MomentumDecay, "momentum_decay");
     }
 
-    public override IEnumerable<(string Name, double Value)> Values() =>
-        base.Values().Concat([("beta1", Beta1), ("beta2", Beta2), ("eps", Eps), ("momentum_decay", MomentumDecay)]);
+    public override IEnumerable<(string Name, double Value)> Values() => base.Values().Append(("momentum_decay", MomentumDecay));
 
     public override void SetValue(string name, double value)
     {
-        switch (name)
-        {
-            case "beta1": Beta1 = value; break;
-            case "beta2": Beta2 = value; break;
-            case "eps": Eps = value; break;
-            case "momentum_decay": MomentumDecay = value; break;
-            default: base.SetValue(name, value); break;
-        }
+        if (name == "momentum_decay") MomentumDecay = value;
+        else base.SetValue(name, value);
     }
 }
 
