@@ -60,9 +60,3 @@ internal sealed class OptimizerHarness : IDisposable
         _y.Dispose();
     }
 }
-
-/// <summary>Tanh as a module for the harness (the layer library has its own).</summary>
-internal sealed class Tanh : Module<Tensor, Tensor>
-{
-    public override Tensor Forward(Tensor input) => input.Tanh();
-}
