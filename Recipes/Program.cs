@@ -5,6 +5,7 @@ var recipes = new Dictionary<string, Func<string[], int>>
 {
     ["spirals"] = Spirals.Run,
     ["mnist-mlp"] = MnistMlp.Run,
+    ["schedule-chart"] = ScheduleChart.Run,
 };
 
 var name = args.Length > 0 ? args[0] : "spirals";
