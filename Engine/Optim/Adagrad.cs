@@ -125,7 +125,7 @@ public sealed class Adagrad : Optimizer
     {
         var lists = Lists(group);
         lists.Collect(group.Parameters);
-        nint[]? gradsOwned = null, std = null;
+        nint[]? std = null;
         try
         {
             if (lists.Count == 0) return;
@@ -146,26 +146,10 @@ public sealed class Adagrad : Optimizer
                 State(p).Step = t;
             }
 
-            var grads = lists.G;
-            if (o.Maximize)
-            {
-                Foreach.Neg.CallRawList(lists.Scratch, grads);
-                gradsOwned = lists.Scratch;
-                grads = Arg.RawTensors(gradsOwned, lists.Count);
-            }
-            if (o.WeightDecay != 0)
-            {
-                // Into new tensors: PyTorch 1.13's multi-tensor path adds into the .grad tensors.
-                var target = gradsOwned == lists.Scratch ? lists.Scratch2 : lists.Scratch;
-                Foreach.AddList.CallRawList(target, grads, lists.P, o.WeightDecay);
-                if (gradsOwned is not null) lists.Free(gradsOwned);
-                gradsOwned = target;
-                grads = Arg.RawTensors(gradsOwned, lists.Count);
-            }
-
+            var grads = lists.Gradients(o.Maximize, o.WeightDecay);
             Foreach.Addcmul_.CallInPlace(lists.B(0), grads, grads, 1.0);
-            std = gradsOwned == lists.Scratch ? lists.Scratch2 : lists.Scratch;
-            Foreach.Sqrt.CallRawList(std, lists.B(0));
+            Foreach.Sqrt.CallRawList(lists.Scratch, lists.B(0));
+            std = lists.Scratch;
             var denom = Arg.RawTensors(std, lists.Count);
             Foreach.AddScalar_.CallInPlace(denom, o.Eps);
             Foreach.Addcdiv_.CallInPlace(lists.P, grads, denom, -StepSize(o, t));
@@ -173,7 +157,6 @@ public sealed class Adagrad : Optimizer
         finally
         {
             if (std is not null) lists.Free(std);
-            if (gradsOwned is not null) lists.Free(gradsOwned);
             lists.Release();
         }
     }

@@ -157,31 +157,13 @@ public class Adam : Optimizer
                 if (vmax is not null) vmax[i] = state.GetOrCreate("max_exp_avg_sq", () => Torch.ZerosLike(p)).Handle;
             }
 
-            var grads = lists.G;
-            bool ownGrads = false;
-            if (o.Maximize)
-            {
-                Foreach.Neg.CallRawList(lists.Scratch, grads);
-                grads = Arg.RawTensors(lists.Scratch, lists.Count);
-                ownGrads = true;
-            }
-            if (o.WeightDecay != 0)
-            {
-                if (DecoupledWeightDecay) Foreach.MulScalar_.CallInPlace(lists.P, 1 - o.LearningRate * o.WeightDecay);
-                else
-                {
-                    var target = ownGrads ? lists.Scratch2 : lists.Scratch;
-                    Foreach.AddList.CallRawList(target, grads, lists.P, o.WeightDecay);
-                    if (ownGrads) lists.Free(lists.Scratch);
-                    grads = Arg.RawTensors(target, lists.Count);
-                    ownGrads = true;
-                }
-            }
+            bool decoupled = DecoupledWeightDecay && o.WeightDecay != 0;
+            if (decoupled) Foreach.MulScalar_.CallInPlace(lists.P, 1 - o.LearningRate * o.WeightDecay);
+            var grads = lists.Gradients(o.Maximize, decoupled ? 0 : o.WeightDecay);
             Foreach.MulScalar_.CallInPlace(lists.B(0), o.Beta1);
             Foreach.AddList_.CallInPlace(lists.B(0), grads, 1 - o.Beta1);
             Foreach.MulScalar_.CallInPlace(lists.B(1), o.Beta2);
             Foreach.Addcmul_.CallInPlace(lists.B(1), grads, grads, 1 - o.Beta2);
-            if (ownGrads) lists.Free((nint[])GradArray(grads));
 
             var second = lists.B(1);
             if (o.Amsgrad)
@@ -208,8 +190,6 @@ public class Adam : Optimizer
             lists.Release();
         }
     }
-
-    static object GradArray(Arg a) => a.Ref!;
 }
 
 /// <summary>

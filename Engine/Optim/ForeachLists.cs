@@ -12,6 +12,8 @@ internal sealed unsafe class ForeachLists
     readonly nint[] _all, _grads;
     public readonly Tensor[] Tensors;       // participating parameters, first Count entries
     public readonly nint[] Params, Grads, Scratch, Scratch2;
+    readonly nint[] _grads1, _grads2;       // the effective gradients, when they are new tensors
+    nint[]? _ownedGrads;
     readonly List<nint[]> _buffers = new();
     public int Count;
 
@@ -25,6 +27,8 @@ internal sealed unsafe class ForeachLists
         Grads = new nint[n];
         Scratch = new nint[n];
         Scratch2 = new nint[n];
+        _grads1 = new nint[n];
+        _grads2 = new nint[n];
         for (int i = 0; i < n; i++) Tensors[i] = parameters[i];
     }
 
@@ -69,9 +73,37 @@ internal sealed unsafe class ForeachLists
         }
     }
 
-    /// <summary>Drops the gradient references taken by <see cref="Collect"/>.</summary>
+    /// <summary>
+    /// The gradients an update works with: −g when maximizing, plus λθ for coupled (L2) weight
+    /// decay, computed into new tensors so the user's .grad is never changed (PyTorch 1.13's
+    /// multi-tensor paths add into it); the plain gradients otherwise. Freed by <see cref="Release"/>.
+    /// </summary>
+    public Arg Gradients(bool maximize, double weightDecay = 0)
+    {
+        var grads = G;
+        if (maximize)
+        {
+            Foreach.Neg.CallRawList(_grads1, grads);
+            _ownedGrads = _grads1;
+            grads = Arg.RawTensors(_grads1, Count);
+        }
+        if (weightDecay != 0)
+        {
+            var target = _ownedGrads == _grads1 ? _grads2 : _grads1;
+            Foreach.AddList.CallRawList(target, grads, P, weightDecay);
+            if (_ownedGrads is not null) Free(_ownedGrads);
+            _ownedGrads = target;
+            grads = Arg.RawTensors(target, Count);
+        }
+        return grads;
+    }
+
+    /// <summary>Drops the gradient references taken by <see cref="Collect"/> and the effective
+    /// gradients made by <see cref="Gradients"/>.</summary>
     public void Release()
     {
+        if (_ownedGrads is not null) Free(_ownedGrads);
+        _ownedGrads = null;
         Free(Grads);
         Count = 0;
     }

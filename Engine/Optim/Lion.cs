@@ -131,43 +131,29 @@ public sealed class Lion : Optimizer
                 m[i] = state.GetOrCreate("exp_avg", () => Torch.ZerosLike(p)).Handle;
                 state.Step++;
             }
-            var grads = lists.G;
-            bool ownGrads = false;
-            if (o.Maximize)
-            {
-                Foreach.Neg.CallRawList(lists.Scratch2, grads);
-                grads = Arg.RawTensors(lists.Scratch2, lists.Count);
-                ownGrads = true;
-            }
+            var grads = lists.Gradients(o.Maximize);
+            // c = β₁m + (1 − β₁)g, then its sign, in Scratch
+            s_foreachMul.CallRawList(lists.Scratch, lists.B(0), o.Beta1);
+            var c = Arg.RawTensors(lists.Scratch, lists.Count);
             try
             {
-                // c = β₁m + (1 − β₁)g, then its sign, in Scratch
-                s_foreachMul.CallRawList(lists.Scratch, lists.B(0), o.Beta1);
-                var c = Arg.RawTensors(lists.Scratch, lists.Count);
-                try
-                {
-                    Foreach.AddList_.CallInPlace(c, grads, 1 - o.Beta1);
-                    if (s_hasForeachSign.Value) s_foreachSign_.CallInPlace(c);
-                    else
-                        for (int i = 0; i < lists.Count; i++)
-                        {
-                            using var ci = new Tensor(Native.eng_tensor_retain(lists.Scratch[i])).DetachFromDisposeScope();
-                            s_sign_.CallInPlace(ci);
-                        }
-                    if (o.WeightDecay != 0) Foreach.MulScalar_.CallInPlace(lists.P, 1 - o.LearningRate * o.WeightDecay);
-                    Foreach.AddList_.CallInPlace(lists.P, c, -o.LearningRate);
-                }
-                finally
-                {
-                    lists.Free(lists.Scratch);
-                }
-                Foreach.MulScalar_.CallInPlace(lists.B(0), o.Beta2);
-                Foreach.AddList_.CallInPlace(lists.B(0), grads, 1 - o.Beta2);
+                Foreach.AddList_.CallInPlace(c, grads, 1 - o.Beta1);
+                if (s_hasForeachSign.Value) s_foreachSign_.CallInPlace(c);
+                else
+                    for (int i = 0; i < lists.Count; i++)
+                    {
+                        using var ci = new Tensor(Native.eng_tensor_retain(lists.Scratch[i])).DetachFromDisposeScope();
+                        s_sign_.CallInPlace(ci);
+                    }
+                if (o.WeightDecay != 0) Foreach.MulScalar_.CallInPlace(lists.P, 1 - o.LearningRate * o.WeightDecay);
+                Foreach.AddList_.CallInPlace(lists.P, c, -o.LearningRate);
             }
             finally
             {
-                if (ownGrads) lists.Free(lists.Scratch2);
+                lists.Free(lists.Scratch);
             }
+            Foreach.MulScalar_.CallInPlace(lists.B(0), o.Beta2);
+            Foreach.AddList_.CallInPlace(lists.B(0), grads, 1 - o.Beta2);
         }
         finally
         {

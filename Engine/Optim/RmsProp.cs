@@ -148,7 +148,7 @@ public sealed class RmsProp : Optimizer
     {
         var lists = Lists(group);
         lists.Collect(group.Parameters);
-        nint[]? gradsOwned = null, avg = null;
+        nint[]? avg = null;
         try
         {
             if (lists.Count == 0) return;
@@ -163,27 +163,10 @@ public sealed class RmsProp : Optimizer
                 if (buffers is not null) buffers[i] = b!.Handle;
             }
 
-            var grads = lists.G;
-            if (o.Maximize)
-            {
-                Foreach.Neg.CallRawList(lists.Scratch, grads);
-                gradsOwned = lists.Scratch;
-                grads = Arg.RawTensors(gradsOwned, lists.Count);
-            }
-            if (o.WeightDecay != 0)
-            {
-                // Into new tensors: PyTorch 1.13's multi-tensor path adds into the .grad tensors
-                // themselves, which the readable path (and the user) never sees happen.
-                var target = gradsOwned == lists.Scratch ? lists.Scratch2 : lists.Scratch;
-                Foreach.AddList.CallRawList(target, grads, lists.P, o.WeightDecay);
-                if (gradsOwned is not null) lists.Free(gradsOwned);
-                gradsOwned = target;
-                grads = Arg.RawTensors(gradsOwned, lists.Count);
-            }
-
+            var grads = lists.Gradients(o.Maximize, o.WeightDecay);
             Foreach.MulScalar_.CallInPlace(lists.B(0), o.Alpha);
             Foreach.Addcmul_.CallInPlace(lists.B(0), grads, grads, 1 - o.Alpha);
-            avg = gradsOwned == lists.Scratch ? lists.Scratch2 : lists.Scratch;
+            avg = lists.Scratch;
             if (o.Centered)
             {
                 Foreach.MulScalar_.CallInPlace(lists.B(1), o.Alpha);
@@ -206,7 +189,6 @@ public sealed class RmsProp : Optimizer
         finally
         {
             if (avg is not null) lists.Free(avg);
-            if (gradsOwned is not null) lists.Free(gradsOwned);
             lists.Release();
         }
     }

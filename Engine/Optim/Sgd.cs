@@ -129,23 +129,9 @@ public sealed class Sgd : Optimizer
         try
         {
             if (lists.Count == 0) return;
-            var grads = lists.G;
-            nint[]? gradsOwned = null;
-            if (o.Maximize)
-            {
-                Foreach.Neg.CallRawList(lists.Scratch, grads);
-                gradsOwned = lists.Scratch;
-                grads = Arg.RawTensors(gradsOwned, lists.Count);
-            }
-            if (o.WeightDecay != 0)
-            {
-                var target = gradsOwned == lists.Scratch ? lists.Scratch2 : lists.Scratch;
-                Foreach.AddList.CallRawList(target, grads, lists.P, o.WeightDecay);
-                if (gradsOwned is not null) lists.Free(gradsOwned);
-                gradsOwned = target;
-                grads = Arg.RawTensors(gradsOwned, lists.Count);
-            }
+            var grads = lists.Gradients(o.Maximize, o.WeightDecay);
             var step = grads;
+            bool ownStep = false;
             if (o.MomentumValue != 0)
             {
                 var bufs = lists.Buffer(0);
@@ -172,16 +158,14 @@ public sealed class Sgd : Optimizer
                 }
                 if (o.Nesterov)
                 {
-                    var target = gradsOwned == lists.Scratch ? lists.Scratch2 : lists.Scratch;
-                    Foreach.AddList.CallRawList(target, grads, lists.B(0), o.MomentumValue);
-                    if (gradsOwned is not null) lists.Free(gradsOwned);
-                    gradsOwned = target;
-                    step = Arg.RawTensors(gradsOwned, lists.Count);
+                    Foreach.AddList.CallRawList(lists.Scratch, grads, lists.B(0), o.MomentumValue);
+                    step = Arg.RawTensors(lists.Scratch, lists.Count);
+                    ownStep = true;
                 }
                 else step = lists.B(0);
             }
-            Foreach.AddList_.CallInPlace(lists.P, step, -o.LearningRate);
-            if (gradsOwned is not null) lists.Free(gradsOwned);
+            try { Foreach.AddList_.CallInPlace(lists.P, step, -o.LearningRate); }
+            finally { if (ownStep) lists.Free(lists.Scratch); }
         }
         finally
         {
