@@ -65,8 +65,8 @@ public sealed class Adadelta : Optimizer
     (Tensor SquareAvg, Tensor AccDelta) Buffers(Tensor p)
     {
         var state = State(p);
-        var v = state.GetOrCreate("square_avg", () => Torch.ZerosLike(p));
-        var u = state.GetOrCreate("acc_delta", () => Torch.ZerosLike(p));
+        var v = state.Zeros("square_avg", p);
+        var u = state.Zeros("acc_delta", p);
         state.Step++;
         return (v, u);
     }

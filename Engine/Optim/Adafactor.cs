@@ -138,7 +138,7 @@ public sealed class Adafactor : Optimizer
         }
         else
         {
-            var v = state.GetOrCreate("exp_avg_sq", () => Torch.ZerosLike(p));
+            var v = state.Zeros("exp_avg_sq", p);
             v.Mul_(beta2t).Add_(squared, alpha: 1 - beta2t);
             update = v.Rsqrt().Mul_(g);
         }
@@ -146,7 +146,7 @@ public sealed class Adafactor : Optimizer
         update.Mul_(alpha);
         if (o.Beta1 > 0)
         {
-            var m = state.GetOrCreate("exp_avg", () => Torch.ZerosLike(p));
+            var m = state.Zeros("exp_avg", p);
             m.Mul_(o.Beta1).Add_(update, alpha: 1 - o.Beta1);
             update = m;
         }

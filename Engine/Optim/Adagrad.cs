@@ -76,8 +76,12 @@ public sealed class Adagrad : Optimizer
     }
 
     /// <summary>The running sum of squared gradients, filled with initial_accumulator_value at first.</summary>
-    Tensor Sum(Tensor p, AdagradOptions o) =>
-        State(p).GetOrCreate("sum", () => Torch.FullLike(p, o.InitialAccumulatorValue));
+    Tensor Sum(Tensor p, AdagradOptions o)
+    {
+        var state = State(p);
+        if (!state.TryGet("sum", out var sum)) state["sum"] = sum = Torch.FullLike(p, o.InitialAccumulatorValue);
+        return sum;
+    }
 
     /// <summary>η̃ at step t (1-based).</summary>
     static double StepSize(AdagradOptions o, long t) => o.LearningRate / (1 + (t - 1) * o.LrDecay);

@@ -65,8 +65,8 @@ public class Adam : Optimizer
         if (g is null) return;
         if (o.Maximize) g = -g;
         var state = State(p);
-        var m = state.GetOrCreate("exp_avg", () => Torch.ZerosLike(p));
-        var v = state.GetOrCreate("exp_avg_sq", () => Torch.ZerosLike(p));
+        var m = state.Zeros("exp_avg", p);
+        var v = state.Zeros("exp_avg_sq", p);
         long t = ++state.Step;
 
         if (o.WeightDecay != 0)
@@ -81,7 +81,7 @@ public class Adam : Optimizer
         var second = v;
         if (o.Amsgrad)
         {
-            var vmax = state.GetOrCreate("max_exp_avg_sq", () => Torch.ZerosLike(p));
+            var vmax = state.Zeros("max_exp_avg_sq", p);
             vmax.Copy_(vmax.Maximum(v));
             second = vmax;
         }
@@ -99,9 +99,9 @@ public class Adam : Optimizer
             if (rc == 0) continue;
             if (rc == 2) { UpdateReadable(p, o); continue; }
             var state = State(p);
-            var m = state.GetOrCreate("exp_avg", () => Torch.ZerosLike(p, null));
-            var v = state.GetOrCreate("exp_avg_sq", () => Torch.ZerosLike(p, null));
-            var vmax = o.Amsgrad ? state.GetOrCreate("max_exp_avg_sq", () => Torch.ZerosLike(p, null)) : null;
+            var m = state.Zeros("exp_avg", p);
+            var v = state.Zeros("exp_avg_sq", p);
+            var vmax = o.Amsgrad ? state.Zeros("max_exp_avg_sq", p) : null;
             long t = ++state.Step;
             long n = p.NumEl;
             if (n == 0) continue;
@@ -152,9 +152,9 @@ public class Adam : Optimizer
                 var p = lists.Tensors[i];
                 var state = State(p);
                 state.Step = t;
-                m[i] = state.GetOrCreate("exp_avg", () => Torch.ZerosLike(p)).Handle;
-                v[i] = state.GetOrCreate("exp_avg_sq", () => Torch.ZerosLike(p)).Handle;
-                if (vmax is not null) vmax[i] = state.GetOrCreate("max_exp_avg_sq", () => Torch.ZerosLike(p)).Handle;
+                m[i] = state.Zeros("exp_avg", p).Handle;
+                v[i] = state.Zeros("exp_avg_sq", p).Handle;
+                if (vmax is not null) vmax[i] = state.Zeros("max_exp_avg_sq", p).Handle;
             }
 
             bool decoupled = DecoupledWeightDecay && o.WeightDecay != 0;

@@ -43,8 +43,8 @@ public sealed class Adamax : Optimizer
     (Tensor ExpAvg, Tensor ExpInf, long Step) Buffers(Tensor p)
     {
         var state = State(p);
-        var m = state.GetOrCreate("exp_avg", () => Torch.ZerosLike(p));
-        var u = state.GetOrCreate("exp_inf", () => Torch.ZerosLike(p));
+        var m = state.Zeros("exp_avg", p);
+        var u = state.Zeros("exp_inf", p);
         return (m, u, ++state.Step);
     }
 

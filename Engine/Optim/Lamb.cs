@@ -47,8 +47,8 @@ public sealed class Lamb : Optimizer
         if (g is null) return;
         if (o.Maximize) g = -g;
         var state = State(p);
-        var m = state.GetOrCreate("exp_avg", () => Torch.ZerosLike(p));
-        var v = state.GetOrCreate("exp_avg_sq", () => Torch.ZerosLike(p));
+        var m = state.Zeros("exp_avg", p);
+        var v = state.Zeros("exp_avg_sq", p);
         long t = ++state.Step;
 
         m.Mul_(o.Beta1).Add_(g, alpha: 1 - o.Beta1);

@@ -77,7 +77,7 @@ public sealed class Lars : Optimizer
         if (g is null) return;
         if (o.Maximize) g = -g;
         var state = State(p);
-        var v = state.GetOrCreate("momentum_buffer", () => Torch.ZerosLike(p));
+        var v = state.Zeros("momentum_buffer", p);
         state.Step++;
 
         Tensor step;

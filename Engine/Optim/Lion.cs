@@ -75,7 +75,7 @@ public sealed class Lion : Optimizer
         if (g is null) return;
         if (o.Maximize) g = -g;
         var state = State(p);
-        var m = state.GetOrCreate("exp_avg", () => Torch.ZerosLike(p));
+        var m = state.Zeros("exp_avg", p);
         state.Step++;
 
         var c = m.Mul(o.Beta1).Add_(g, alpha: 1 - o.Beta1);
@@ -94,7 +94,7 @@ public sealed class Lion : Optimizer
             if (rc == 0) continue;
             if (rc == 2) { UpdateReadable(p, o); continue; }
             var state = State(p);
-            var m = state.GetOrCreate("exp_avg", () => Torch.ZerosLike(p, null));
+            var m = state.Zeros("exp_avg", p);
             state.Step++;
             long n = p.NumEl;
             if (n == 0) continue;
@@ -128,7 +128,7 @@ public sealed class Lion : Optimizer
             {
                 var p = lists.Tensors[i];
                 var state = State(p);
-                m[i] = state.GetOrCreate("exp_avg", () => Torch.ZerosLike(p)).Handle;
+                m[i] = state.Zeros("exp_avg", p).Handle;
                 state.Step++;
             }
             var grads = lists.Gradients(o.Maximize);

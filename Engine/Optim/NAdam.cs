@@ -67,8 +67,8 @@ public sealed class NAdam : Optimizer
     {
         var state = State(p);
         var muProduct = state.GetOrCreate("mu_product", () => Torch.Scalar(1.0, ScalarType.Float32, Device.CPU));
-        var m = state.GetOrCreate("exp_avg", () => Torch.ZerosLike(p));
-        var v = state.GetOrCreate("exp_avg_sq", () => Torch.ZerosLike(p));
+        var m = state.Zeros("exp_avg", p);
+        var v = state.Zeros("exp_avg_sq", p);
         return (m, v, muProduct, ++state.Step);
     }
 

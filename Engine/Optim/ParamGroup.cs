@@ -20,6 +20,17 @@ public sealed class ParamGroup
     }
 }
 
+/// <summary>A group's parameters: a read-only list whose foreach makes no allocation (optimizers
+/// walk it every step).</summary>
+public sealed class ParameterList(Tensor[] items) : IReadOnlyList<Tensor>
+{
+    public int Count => items.Length;
+    public Tensor this[int index] => items[index];
+    public ReadOnlySpan<Tensor>.Enumerator GetEnumerator() => new ReadOnlySpan<Tensor>(items).GetEnumerator();
+    IEnumerator<Tensor> IEnumerable<Tensor>.GetEnumerator() => ((IEnumerable<Tensor>)items).GetEnumerator();
+    System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => items.GetEnumerator();
+}
+
 /// <summary>Parameters for a new group and how its options differ from the optimizer's defaults.</summary>
 public sealed record ParamGroupSpec(IEnumerable<Tensor> Parameters, Action<OptimizerOptions>? Configure = null)
 {

@@ -22,6 +22,16 @@ public sealed class ParamState : IDisposable
         }
     }
 
+    /// <summary>The buffer, or a new one of zeros shaped like <paramref name="like"/> on first use.
+    /// No delegate: the hot path of every step makes no managed allocation here.</summary>
+    public Tensor Zeros(string name, Tensor like)
+    {
+        if (_buffers.TryGetValue(name, out var t)) return t;
+        t = Torch.ZerosLike(like).DetachFromDisposeScope();
+        _buffers[name] = t;
+        return t;
+    }
+
     /// <summary>The buffer, created by <paramref name="create"/> on first use (outside any scope).</summary>
     public Tensor GetOrCreate(string name, Func<Tensor> create)
     {

@@ -50,8 +50,8 @@ public sealed class RAdam : Optimizer
     (Tensor ExpAvg, Tensor ExpAvgSq, long Step) Buffers(Tensor p)
     {
         var state = State(p);
-        var m = state.GetOrCreate("exp_avg", () => Torch.ZerosLike(p));
-        var v = state.GetOrCreate("exp_avg_sq", () => Torch.ZerosLike(p));
+        var m = state.Zeros("exp_avg", p);
+        var v = state.Zeros("exp_avg_sq", p);
         return (m, v, ++state.Step);
     }
 

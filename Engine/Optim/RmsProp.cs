@@ -86,9 +86,9 @@ public sealed class RmsProp : Optimizer
     (Tensor SquareAvg, Tensor? GradAvg, Tensor? Buffer) Buffers(Tensor p, RmsPropOptions o)
     {
         var state = State(p);
-        var squareAvg = state.GetOrCreate("square_avg", () => Torch.ZerosLike(p));
-        var gradAvg = o.Centered ? state.GetOrCreate("grad_avg", () => Torch.ZerosLike(p)) : null;
-        var buffer = o.MomentumValue > 0 ? state.GetOrCreate("momentum_buffer", () => Torch.ZerosLike(p)) : null;
+        var squareAvg = state.Zeros("square_avg", p);
+        var gradAvg = o.Centered ? state.Zeros("grad_avg", p) : null;
+        var buffer = o.MomentumValue > 0 ? state.Zeros("momentum_buffer", p) : null;
         state.Step++;
         return (squareAvg, gradAvg, buffer);
     }

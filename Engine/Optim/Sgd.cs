@@ -106,8 +106,12 @@ public sealed class Sgd : Optimizer
             if (o.MomentumValue != 0)
             {
                 var state = State(p);
-                first = !state.TryGet("momentum_buffer", out _);
-                b = state.GetOrCreate("momentum_buffer", () => Torch.EmptyLike(p)).DataPointer;
+                if (!state.TryGet("momentum_buffer", out var buffer))
+                {
+                    state["momentum_buffer"] = buffer = Torch.EmptyLike(p);  // the kernel writes b = g into it
+                    first = true;
+                }
+                b = buffer.DataPointer;
             }
             if (n == 0) continue;
             var args = new Kernels.SgdKernel.Args

@@ -70,7 +70,7 @@ public sealed class SgdClassicMomentum : Optimizer
         if (o.WeightDecay != 0) g = g.Add(p, alpha: o.WeightDecay);
         var state = State(p);
         state.Step++;
-        var v = state.GetOrCreate("velocity", () => Torch.ZerosLike(p));
+        var v = state.Zeros("velocity", p);
         if (o.Nesterov)
         {
             // θ ← θ − ρ·v_old + (1 + ρ)·v_new

@@ -1,7 +1,9 @@
 namespace Engine.Optim.Kernels;
 
 /// <summary>Splits a fused optimizer update over the cores when a tensor is large enough to pay
-/// for the hand-off; small tensors run on the calling thread with no allocation.</summary>
+/// for the hand-off; small tensors run on the calling thread. Neither path allocates: the
+/// fork-join job and its work items are made once and reused, so a training step's update makes
+/// no managed garbage.</summary>
 internal static class CpuKernel
 {
     /// <summary>Below this many elements one core finishes before others would start.</summary>
@@ -9,7 +11,7 @@ internal static class CpuKernel
 
     internal static readonly int Workers = Math.Max(1, Environment.ProcessorCount);
 
-    /// <summary>Runs body(start, length) over [0, n) in chunks aligned to 64 elements.</summary>
+    /// <summary>Runs body(state, start, length) over [0, n) in chunks aligned to 64 elements.</summary>
     internal static void For<TState>(long n, in TState state, Action<TState, long, long> body)
     {
         if (n < ParallelThreshold || Workers == 1)
@@ -17,13 +19,78 @@ internal static class CpuKernel
             body(state, 0, n);
             return;
         }
-        int chunks = Workers;
-        long size = ((n + chunks - 1) / chunks + 63) & ~63L;
-        var s = state;
-        Parallel.For(0, chunks, c =>
+        var job = Job<TState>.Rent();
+        try { job.Run(n, state, body); }
+        finally { Job<TState>.Return(job); }
+    }
+
+    /// <summary>One fork-join over the workers: chunk 0 on the caller, the rest on the thread pool.</summary>
+    sealed class Job<TState>
+    {
+        [ThreadStatic] static Job<TState>? t_cached;
+
+        readonly Item[] _items;
+        readonly ManualResetEventSlim _done = new(false);
+        TState _state = default!;
+        Action<TState, long, long> _body = null!;
+        long _n, _size;
+        int _pending;
+        Exception? _error;
+
+        Job()
         {
-            long start = c * size;
-            if (start < n) body(s, start, Math.Min(size, n - start));
-        });
+            _items = new Item[Workers];
+            for (int c = 0; c < Workers; c++) _items[c] = new Item(this, c);
+        }
+
+        public static Job<TState> Rent()
+        {
+            var job = t_cached ?? new Job<TState>();
+            t_cached = null;  // a nested call on this thread makes its own
+            return job;
+        }
+
+        public static void Return(Job<TState> job)
+        {
+            job._state = default!;
+            t_cached = job;
+        }
+
+        public void Run(long n, in TState state, Action<TState, long, long> body)
+        {
+            _state = state;
+            _body = body;
+            _n = n;
+            _size = ((n + Workers - 1) / Workers + 63) & ~63L;
+            _error = null;
+            _done.Reset();
+            _pending = Workers;
+            for (int c = 1; c < Workers; c++) ThreadPool.UnsafeQueueUserWorkItem(_items[c], preferLocal: false);
+            _items[0].Execute();
+            _done.Wait();
+            if (_error is not null) throw new AggregateException("a fused optimizer kernel failed", _error);
+        }
+
+        void RunChunk(int c)
+        {
+            try
+            {
+                long start = c * _size;
+                if (start < _n) _body(_state, start, Math.Min(_size, _n - start));
+            }
+            catch (Exception e)
+            {
+                _error = e;
+            }
+            finally
+            {
+                if (Interlocked.Decrement(ref _pending) == 0) _done.Set();
+            }
+        }
+
+        sealed class Item(Job<TState> job, int chunk) : IThreadPoolWorkItem
+        {
+            public void Execute() => job.RunChunk(chunk);
+        }
     }
 }
