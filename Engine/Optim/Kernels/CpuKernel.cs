@@ -1,7 +1,8 @@
 namespace Engine.Optim.Kernels;
 
-/// <summary>Splits a fused optimizer update over the cores when a tensor is large enough to pay
-/// for the hand-off; small tensors run on the calling thread. Neither path allocates: the
+/// <summary>Splits a fused optimizer update over libtorch's intra-op threads (Torch.NumThreads, as
+/// torch.set_num_threads governs PyTorch's kernels) when a tensor is large enough to pay for the
+/// hand-off; small tensors run on the calling thread. Neither path allocates: the
 /// fork-join job and its work items are made once and reused, so a training step's update makes
 /// no managed garbage.</summary>
 internal static class CpuKernel
@@ -9,17 +10,16 @@ internal static class CpuKernel
     /// <summary>Below this many elements one core finishes before others would start.</summary>
     internal const int ParallelThreshold = 1 << 16;
 
-    internal static readonly int Workers = Math.Max(1, Environment.ProcessorCount);
-
     /// <summary>Runs body(state, start, length) over [0, n) in chunks aligned to 64 elements.</summary>
     internal static void For<TState>(long n, in TState state, Action<TState, long, long> body)
     {
-        if (n < ParallelThreshold || Workers == 1)
+        int workers = n < ParallelThreshold ? 1 : Math.Min(Torch.NumThreads, Environment.ProcessorCount);
+        if (workers <= 1)
         {
             body(state, 0, n);
             return;
         }
-        var job = Job<TState>.Rent();
+        var job = Job<TState>.Rent(workers);
         try { job.Run(n, state, body); }
         finally { Job<TState>.Return(job); }
     }
@@ -37,15 +37,18 @@ internal static class CpuKernel
         int _pending;
         Exception? _error;
 
-        Job()
+        Job(int workers)
         {
-            _items = new Item[Workers];
-            for (int c = 0; c < Workers; c++) _items[c] = new Item(this, c);
+            _items = new Item[workers];
+            for (int c = 0; c < workers; c++) _items[c] = new Item(this, c);
         }
 
-        public static Job<TState> Rent()
+        int Workers => _items.Length;
+
+        public static Job<TState> Rent(int workers)
         {
-            var job = t_cached ?? new Job<TState>();
+            var cached = t_cached;
+            var job = cached is not null && cached.Workers == workers ? cached : new Job<TState>(workers);
             t_cached = null;  // a nested call on this thread makes its own
             return job;
         }
