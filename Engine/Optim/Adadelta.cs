@@ -92,16 +92,15 @@ public sealed class Adadelta : Optimizer
     {
         foreach (var p in group.Parameters)
         {
-            void* g;
-            int rc = Native.Check(Native.eng_tensor_grad_data(p.Handle, &g), "grad");
-            if (rc == 0) continue;
-            if (rc == 2) { UpdateReadable(p, o); continue; }
+            var access = GradForKernel(p, out var g);
+            if (access == GradAccess.None) continue;
+            if (access == GradAccess.NotDense) { UpdateReadable(p, o); continue; }
             var (v, u) = Buffers(p);
             long n = p.NumEl;
             if (n == 0) continue;
             var args = new Kernels.AdadeltaKernel.Args
             {
-                P = p.DataPointer, G = (nint)g, SquareAvg = v.DataPointer, AccDelta = u.DataPointer,
+                P = p.DataPointer, G = g, SquareAvg = v.DataPointer, AccDelta = u.DataPointer,
                 Lr = o.LearningRate, Rho = o.Rho, Eps = o.Eps, WeightDecay = o.WeightDecay, Maximize = o.Maximize,
             };
             Kernels.AdadeltaKernel.Step(p.DType, args, n);

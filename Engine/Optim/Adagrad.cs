@@ -106,17 +106,16 @@ public sealed class Adagrad : Optimizer
     {
         foreach (var p in group.Parameters)
         {
-            void* g;
-            int rc = Native.Check(Native.eng_tensor_grad_data(p.Handle, &g), "grad");
-            if (rc == 0) continue;
-            if (rc == 2) { UpdateReadable(p, o); continue; }
+            var access = GradForKernel(p, out var g);
+            if (access == GradAccess.None) continue;
+            if (access == GradAccess.NotDense) { UpdateReadable(p, o); continue; }
             var sum = Sum(p, o);
             long t = ++State(p).Step;
             long n = p.NumEl;
             if (n == 0) continue;
             var args = new Kernels.AdagradKernel.Args
             {
-                P = p.DataPointer, G = (nint)g, Sum = sum.DataPointer, StepSize = StepSize(o, t), Eps = o.Eps,
+                P = p.DataPointer, G = g, Sum = sum.DataPointer, StepSize = StepSize(o, t), Eps = o.Eps,
                 WeightDecay = o.WeightDecay, Maximize = o.Maximize,
             };
             Kernels.AdagradKernel.Step(p.DType, args, n);

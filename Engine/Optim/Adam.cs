@@ -94,10 +94,9 @@ public class Adam : Optimizer
     {
         foreach (var p in group.Parameters)
         {
-            void* g;
-            int rc = Interop.Native.Check(Interop.Native.eng_tensor_grad_data(p.Handle, &g), "grad");
-            if (rc == 0) continue;
-            if (rc == 2) { UpdateReadable(p, o); continue; }
+            var access = GradForKernel(p, out var g);
+            if (access == GradAccess.None) continue;
+            if (access == GradAccess.NotDense) { UpdateReadable(p, o); continue; }
             var state = State(p);
             var m = state.Zeros("exp_avg", p);
             var v = state.Zeros("exp_avg_sq", p);
@@ -108,7 +107,7 @@ public class Adam : Optimizer
             bool decoupled = DecoupledWeightDecay && o.WeightDecay != 0;
             var args = new Kernels.AdamKernel.Args
             {
-                P = p.DataPointer, G = (nint)g, M = m.DataPointer, V = v.DataPointer, VMax = vmax?.DataPointer ?? 0,
+                P = p.DataPointer, G = g, M = m.DataPointer, V = v.DataPointer, VMax = vmax?.DataPointer ?? 0,
                 Beta1 = o.Beta1, Beta2 = o.Beta2, Eps = o.Eps,
                 StepSize = o.LearningRate / (1 - Math.Pow(o.Beta1, t)),
                 BiasCorrection2Sqrt = Math.Sqrt(1 - Math.Pow(o.Beta2, t)),

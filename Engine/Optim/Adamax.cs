@@ -69,16 +69,15 @@ public sealed class Adamax : Optimizer
     {
         foreach (var p in group.Parameters)
         {
-            void* g;
-            int rc = Native.Check(Native.eng_tensor_grad_data(p.Handle, &g), "grad");
-            if (rc == 0) continue;
-            if (rc == 2) { UpdateReadable(p, o); continue; }
+            var access = GradForKernel(p, out var g);
+            if (access == GradAccess.None) continue;
+            if (access == GradAccess.NotDense) { UpdateReadable(p, o); continue; }
             var (m, u, t) = Buffers(p);
             long n = p.NumEl;
             if (n == 0) continue;
             var args = new Kernels.AdamaxKernel.Args
             {
-                P = p.DataPointer, G = (nint)g, ExpAvg = m.DataPointer, ExpInf = u.DataPointer,
+                P = p.DataPointer, G = g, ExpAvg = m.DataPointer, ExpInf = u.DataPointer,
                 Beta1 = o.Beta1, Beta2 = o.Beta2, Eps = o.Eps, StepSize = o.LearningRate / (1 - Math.Pow(o.Beta1, t)),
                 WeightDecay = o.WeightDecay, Maximize = o.Maximize,
             };

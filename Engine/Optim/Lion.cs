@@ -89,10 +89,9 @@ public sealed class Lion : Optimizer
     {
         foreach (var p in group.Parameters)
         {
-            void* g;
-            int rc = Native.Check(Native.eng_tensor_grad_data(p.Handle, &g), "grad");
-            if (rc == 0) continue;
-            if (rc == 2) { UpdateReadable(p, o); continue; }
+            var access = GradForKernel(p, out var g);
+            if (access == GradAccess.None) continue;
+            if (access == GradAccess.NotDense) { UpdateReadable(p, o); continue; }
             var state = State(p);
             var m = state.Zeros("exp_avg", p);
             state.Step++;
@@ -100,7 +99,7 @@ public sealed class Lion : Optimizer
             if (n == 0) continue;
             var args = new Kernels.LionKernel.Args
             {
-                P = p.DataPointer, G = (nint)g, M = m.DataPointer, Lr = o.LearningRate, Beta1 = o.Beta1, Beta2 = o.Beta2,
+                P = p.DataPointer, G = g, M = m.DataPointer, Lr = o.LearningRate, Beta1 = o.Beta1, Beta2 = o.Beta2,
                 DecayFactor = 1 - o.LearningRate * o.WeightDecay, Decay = o.WeightDecay != 0, Maximize = o.Maximize,
             };
             Kernels.LionKernel.Step(p.DType, args, n);

@@ -102,13 +102,12 @@ public sealed class NAdam : Optimizer
     {
         foreach (var p in group.Parameters)
         {
-            void* g;
-            int rc = Native.Check(Native.eng_tensor_grad_data(p.Handle, &g), "grad");
-            if (rc == 0) continue;
+            var access = GradForKernel(p, out var g);
+            if (access == GradAccess.None) continue;
             // The kernel path keeps mu_product as PyTorch does, a float32 scalar; anything else
             // (a hand-made state dict) takes the op-by-op path.
             bool odd = State(p).TryGet("mu_product", out var saved) && saved.DType != ScalarType.Float32;
-            if (rc == 2 || odd) { UpdateReadable(p, o); continue; }
+            if (access == GradAccess.NotDense || odd) { UpdateReadable(p, o); continue; }
             var (m, v, muProduct, t) = Buffers(p);
             double mu = Mu(o, t), muNext = Mu(o, t + 1);
             // The float32 arithmetic of PyTorch's mu_product tensor.
@@ -120,7 +119,7 @@ public sealed class NAdam : Optimizer
             if (n == 0) continue;
             var args = new Kernels.NAdamKernel.Args
             {
-                P = p.DataPointer, G = (nint)g, ExpAvg = m.DataPointer, ExpAvgSq = v.DataPointer,
+                P = p.DataPointer, G = g, ExpAvg = m.DataPointer, ExpAvgSq = v.DataPointer,
                 Beta1 = o.Beta1, Beta2 = o.Beta2, Eps = o.Eps, BiasCorrection2 = 1 - Math.Pow(o.Beta2, t),
                 GradStep = -o.LearningRate * (1.0 - mu) / (1.0 - product),
                 MomentStep = -o.LearningRate * muNext / (1.0 - productNext),

@@ -129,6 +129,24 @@ public abstract class Optimizer : IDisposable
         return Implementation.Readable;
     }
 
+    /// <summary>What a fused kernel can do with a parameter's gradient.</summary>
+    protected enum GradAccess { None, Dense, NotDense }
+
+    /// <summary>
+    /// The address of p.grad's memory for a fused CPU kernel, without creating a tensor:
+    /// <see cref="GradAccess.None"/> when p has no gradient (skip it, as PyTorch does),
+    /// <see cref="GradAccess.NotDense"/> when the gradient is not a contiguous tensor of p's dtype
+    /// and size (take the readable path).
+    /// </summary>
+    protected static unsafe GradAccess GradForKernel(Tensor p, out nint data)
+    {
+        void* g = null;
+        int rc = Interop.Native.Check(Interop.Native.eng_tensor_grad_data(p.Handle, &g), "grad");
+        GC.KeepAlive(p);
+        data = (nint)g;
+        return rc switch { 0 => GradAccess.None, 1 => GradAccess.Dense, _ => GradAccess.NotDense };
+    }
+
     readonly Dictionary<ParamGroup, ForeachLists> _lists = new(ReferenceEqualityComparer.Instance);
 
     /// <summary>The reusable multi-tensor lists of a group.</summary>

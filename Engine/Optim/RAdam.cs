@@ -92,17 +92,16 @@ public sealed class RAdam : Optimizer
     {
         foreach (var p in group.Parameters)
         {
-            void* g;
-            int rc = Native.Check(Native.eng_tensor_grad_data(p.Handle, &g), "grad");
-            if (rc == 0) continue;
-            if (rc == 2) { UpdateReadable(p, o); continue; }
+            var access = GradForKernel(p, out var g);
+            if (access == GradAccess.None) continue;
+            if (access == GradAccess.NotDense) { UpdateReadable(p, o); continue; }
             var (m, v, t) = Buffers(p);
             long n = p.NumEl;
             if (n == 0) continue;
             var rect = Rectification(o, t);
             var args = new Kernels.RAdamKernel.Args
             {
-                P = p.DataPointer, G = (nint)g, ExpAvg = m.DataPointer, ExpAvgSq = v.DataPointer,
+                P = p.DataPointer, G = g, ExpAvg = m.DataPointer, ExpAvgSq = v.DataPointer,
                 Beta1 = o.Beta1, Beta2 = o.Beta2, Eps = o.Eps, Lr = o.LearningRate,
                 BiasCorrection1 = 1 - Math.Pow(o.Beta1, t), BiasCorrection2Sqrt = Math.Sqrt(1 - Math.Pow(o.Beta2, t)),
                 Rectification = rect ?? 0, Rectified = rect is not null,

@@ -125,16 +125,15 @@ public sealed class RmsProp : Optimizer
     {
         foreach (var p in group.Parameters)
         {
-            void* g;
-            int rc = Native.Check(Native.eng_tensor_grad_data(p.Handle, &g), "grad");
-            if (rc == 0) continue;
-            if (rc == 2) { UpdateReadable(p, o); continue; }
+            var access = GradForKernel(p, out var g);
+            if (access == GradAccess.None) continue;
+            if (access == GradAccess.NotDense) { UpdateReadable(p, o); continue; }
             var (v, gAvg, b) = Buffers(p, o);
             long n = p.NumEl;
             if (n == 0) continue;
             var args = new Kernels.RmsPropKernel.Args
             {
-                P = p.DataPointer, G = (nint)g, SquareAvg = v.DataPointer, GradAvg = gAvg?.DataPointer ?? 0,
+                P = p.DataPointer, G = g, SquareAvg = v.DataPointer, GradAvg = gAvg?.DataPointer ?? 0,
                 Buffer = b?.DataPointer ?? 0, Lr = o.LearningRate, Alpha = o.Alpha, Eps = o.Eps,
                 WeightDecay = o.WeightDecay, Momentum = o.MomentumValue, Maximize = o.Maximize,
             };

@@ -96,10 +96,9 @@ public sealed class Sgd : Optimizer
     {
         foreach (var p in group.Parameters)
         {
-            void* g;
-            int rc = Interop.Native.Check(Interop.Native.eng_tensor_grad_data(p.Handle, &g), "grad");
-            if (rc == 0) continue;
-            if (rc == 2) { UpdateReadable(p, o); continue; }
+            var access = GradForKernel(p, out var g);
+            if (access == GradAccess.None) continue;
+            if (access == GradAccess.NotDense) { UpdateReadable(p, o); continue; }
             long n = p.NumEl;
             nint b = 0;
             bool first = false;
@@ -116,7 +115,7 @@ public sealed class Sgd : Optimizer
             if (n == 0) continue;
             var args = new Kernels.SgdKernel.Args
             {
-                P = p.DataPointer, G = (nint)g, B = b, Lr = o.LearningRate, WeightDecay = o.WeightDecay,
+                P = p.DataPointer, G = g, B = b, Lr = o.LearningRate, WeightDecay = o.WeightDecay,
                 Momentum = o.MomentumValue, Dampening = o.Dampening, Maximize = o.Maximize, Nesterov = o.Nesterov,
                 FirstStep = first,
             };

@@ -20,11 +20,7 @@ internal static unsafe class AdamKernel
     static readonly Action<Args, long, long> s_float = (a, s, n) => Run<float>(a, s, n);
     static readonly Action<Args, long, long> s_double = (a, s, n) => Run<double>(a, s, n);
 
-    internal static void Step(ScalarType dtype, in Args args, long n)
-    {
-        if (dtype == ScalarType.Float32) CpuKernel.For(n, args, s_float);
-        else CpuKernel.For(n, args, s_double);
-    }
+    internal static void Step(ScalarType dtype, in Args args, long n) => CpuKernel.Step(dtype, args, n, s_float, s_double);
 
     /// <summary>a·b + c with one rounding, as libtorch's vectorized kernels compute add-with-alpha.</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]

@@ -10,6 +10,11 @@ internal static class CpuKernel
     /// <summary>Below this many elements one core finishes before others would start.</summary>
     internal const int ParallelThreshold = 1 << 16;
 
+    /// <summary>Runs a kernel's float32 or float64 body, by the parameter's dtype, over [0, n).</summary>
+    internal static void Step<TState>(ScalarType dtype, in TState state, long n,
+        Action<TState, long, long> float32, Action<TState, long, long> float64) =>
+        For(n, state, dtype == ScalarType.Float32 ? float32 : float64);
+
     /// <summary>Runs body(state, start, length) over [0, n) in chunks aligned to 64 elements.</summary>
     internal static void For<TState>(long n, in TState state, Action<TState, long, long> body)
     {

@@ -21,11 +21,7 @@ internal static unsafe class RAdamKernel
     static readonly Action<Args, long, long> s_float = (a, s, n) => Run<float>(a, s, n);
     static readonly Action<Args, long, long> s_double = (a, s, n) => Run<double>(a, s, n);
 
-    internal static void Step(ScalarType dtype, in Args args, long n)
-    {
-        if (dtype == ScalarType.Float32) CpuKernel.For(n, args, s_float);
-        else CpuKernel.For(n, args, s_double);
-    }
+    internal static void Step(ScalarType dtype, in Args args, long n) => CpuKernel.Step(dtype, args, n, s_float, s_double);
 
     static void Run<T>(Args a, long start, long count) where T : unmanaged, IFloatingPointIeee754<T>
     {
