@@ -1,6 +1,6 @@
 namespace Engine.Optim.Kernels;
 
-/// <summary>Splits a fused optimizer update over libtorch's intra-op threads (Torch.NumThreads, as
+/// <summary>Splits a fused optimizer update over libtorch's intra-op threads (torch.get_num_threads(), as
 /// torch.set_num_threads governs PyTorch's kernels) when a tensor is large enough to pay for the
 /// hand-off; small tensors run on the calling thread. Neither path allocates: the
 /// fork-join job and its work items are made once and reused, so a training step's update makes
@@ -18,7 +18,7 @@ internal static class CpuKernel
     /// <summary>Runs body(state, start, length) over [0, n) in chunks aligned to 64 elements.</summary>
     internal static void For<TState>(long n, in TState state, Action<TState, long, long> body)
     {
-        int workers = n < ParallelThreshold ? 1 : Math.Min(Torch.NumThreads, Environment.ProcessorCount);
+        int workers = n < ParallelThreshold ? 1 : Math.Min(torch.get_num_threads(), Environment.ProcessorCount);
         if (workers <= 1)
         {
             body(state, 0, n);
