@@ -1,4 +1,5 @@
-// MSBuild task (compiled by RoslynCodeTaskFactory, see TorchSharp.targets).
+// MSBuild task, compiled by RoslynCodeTaskFactory against netstandard2.0 (see TorchSharp.targets);
+// Engine.Tests compiles the ELF part alone (ENGINE_TESTS) to test it.
 //
 // Why: TorchSharp 0.107's libLibTorchSharp.so was linked against GCC 13's libstdc++ and so lists
 // GLIBCXX_3.4.32 among its version needs. Debian 12 ships libstdc++ with GLIBCXX_3.4.30, and the
@@ -12,6 +13,8 @@
 using System;
 using System.IO;
 using System.Text;
+
+#if !ENGINE_TESTS
 using Microsoft.Build.Framework;
 using Microsoft.Build.Utilities;
 
@@ -23,13 +26,10 @@ public sealed class WeakenGlibcxxRequirement : Task
     /// <summary>The version need to weaken, e.g. GLIBCXX_3.4.32.</summary>
     [Required] public string Version { get; set; } = "";
 
-    const uint ShtGnuVerneed = 0x6ffffffe;
-    const ushort VerFlgWeak = 0x2;
-
     public override bool Execute()
     {
         if (!System.Runtime.InteropServices.RuntimeInformation.IsOSPlatform(System.Runtime.InteropServices.OSPlatform.Linux)) return true;
-        if (SystemLibstdcxxHas(Version))
+        if (ElfVersionNeeds.SystemLibstdcxxHas(Version))
         {
             Log.LogMessage(MessageImportance.Low, $"System libstdc++ provides {Version}; nothing to patch.");
             return true;
@@ -40,8 +40,7 @@ public sealed class WeakenGlibcxxRequirement : Task
             if (!File.Exists(path)) continue;
             try
             {
-                string result = Patch(path, Version);
-                Log.LogMessage(MessageImportance.Normal, $"{path}: {result}");
+                Log.LogMessage(MessageImportance.Normal, $"{path}: {ElfVersionNeeds.MarkWeak(path, Version)}");
             }
             catch (Exception e)
             {
@@ -51,8 +50,18 @@ public sealed class WeakenGlibcxxRequirement : Task
         }
         return true;
     }
+}
+#endif
 
-    static bool SystemLibstdcxxHas(string version)
+/// <summary>Reads and edits the version needs (.gnu.version_r) of a 64-bit little-endian ELF file.</summary>
+public static class ElfVersionNeeds
+{
+    const uint ShtGnuVerneed = 0x6ffffffe;
+    const ushort VerFlgWeak = 0x2;
+
+    /// <summary>Whether the system's libstdc++ defines <paramref name="version"/> (true when no
+    /// libstdc++ is found where we look: then leave files as they came).</summary>
+    public static bool SystemLibstdcxxHas(string version)
     {
         string[] candidates =
         {
@@ -62,16 +71,44 @@ public sealed class WeakenGlibcxxRequirement : Task
         foreach (var c in candidates)
         {
             if (!File.Exists(c)) continue;
-            byte[] bytes = File.ReadAllBytes(c);
-            return IndexOf(bytes, Encoding.ASCII.GetBytes(version + "\0")) >= 0;
+            return IndexOf(File.ReadAllBytes(c), Encoding.ASCII.GetBytes(version + "\0")) >= 0;
         }
-        return true; // no libstdc++ where we know to look: leave the file as it came
+        return true;
     }
 
-    /// <summary>Sets VER_FLG_WEAK on the named version need; returns what it did.</summary>
-    public static string Patch(string path, string version)
+    /// <summary>Sets VER_FLG_WEAK on the named version need (atomically: temp file, then copy
+    /// over); returns what it did. Idempotent.</summary>
+    public static string MarkWeak(string path, string version)
     {
         byte[] elf = File.ReadAllBytes(path);
+        int aux = FindNeed(elf, version);
+        if (aux < 0) return $"no need for {version}";
+        ushort flags = BitConverter.ToUInt16(elf, aux + 4);
+        if ((flags & VerFlgWeak) != 0) return $"{version} already weak";
+        flags |= VerFlgWeak;
+        elf[aux + 4] = (byte)flags;
+        elf[aux + 5] = (byte)(flags >> 8);
+        string temp = path + ".weak-tmp";
+        File.WriteAllBytes(temp, elf);
+        File.Copy(temp, path, overwrite: true); // netstandard2.0 (the task's target) lacks Move(overwrite)
+        File.Delete(temp);
+        return $"marked {version} weak";
+    }
+
+    /// <summary>The flags of the named version need, or null when the file does not need it.</summary>
+    public static ushort? Flags(string path, string version)
+    {
+        byte[] elf = File.ReadAllBytes(path);
+        int aux = FindNeed(elf, version);
+        return aux < 0 ? (ushort?)null : BitConverter.ToUInt16(elf, aux + 4);
+    }
+
+    /// <summary>Whether the file needs <paramref name="version"/> only weakly, or not at all.</summary>
+    public static bool IsWeakOrAbsent(string path, string version) => !(Flags(path, version) is ushort f) || (f & VerFlgWeak) != 0;
+
+    /// <summary>The offset of the Vernaux entry naming <paramref name="version"/>, or -1.</summary>
+    static int FindNeed(byte[] elf, string version)
+    {
         if (elf.Length < 64 || elf[0] != 0x7f || elf[1] != 'E' || elf[2] != 'L' || elf[3] != 'F')
             throw new InvalidDataException("not an ELF file");
         if (elf[4] != 2 || elf[5] != 1) throw new InvalidDataException("not a 64-bit little-endian ELF file");
@@ -94,25 +131,13 @@ public sealed class WeakenGlibcxxRequirement : Task
                 int aux = vn + (int)BitConverter.ToUInt32(elf, vn + 8);
                 for (int a = 0; a < auxCount; a++)
                 {
-                    int name = strtab + (int)BitConverter.ToUInt32(elf, aux + 8);
-                    if (CStringEquals(elf, name, version))
-                    {
-                        ushort flags = BitConverter.ToUInt16(elf, aux + 4);
-                        if ((flags & VerFlgWeak) != 0) return $"{version} already weak";
-                        flags |= VerFlgWeak;
-                        elf[aux + 4] = (byte)flags; elf[aux + 5] = (byte)(flags >> 8);
-                        string temp = path + ".weak-tmp";
-                        File.WriteAllBytes(temp, elf);
-                        File.Copy(temp, path, overwrite: true); // same folder: a rename would also do, but netstandard2.0 lacks Move(overwrite)
-                        File.Delete(temp);
-                        return $"marked {version} weak";
-                    }
+                    if (CStringEquals(elf, strtab + (int)BitConverter.ToUInt32(elf, aux + 8), version)) return aux;
                     aux += (int)BitConverter.ToUInt32(elf, aux + 12);
                 }
                 vn += (int)BitConverter.ToUInt32(elf, vn + 12);
             }
         }
-        return $"no need for {version}";
+        return -1;
     }
 
     static bool CStringEquals(byte[] bytes, int at, string s)
