@@ -1,5 +1,4 @@
 using System.Globalization;
-using Engine.Optim;
 
 namespace Engine.Schedules;
 
@@ -89,7 +88,7 @@ public abstract class Schedule
     public Func<long, double> AsFunction(double baseLr) => step => LearningRate(step, baseLr);
 
     /// <summary>Attaches the schedule to every parameter group of <paramref name="optimizer"/>.</summary>
-    public Scheduler Attach(Optimizer optimizer, StepEvery every = StepEvery.Epoch) => new(optimizer, this, every);
+    public Scheduler Attach(torch.optim.Optimizer optimizer, StepEvery every = StepEvery.Epoch) => new(optimizer, this, every);
 
     /// <summary>
     /// A linear warmup from <paramref name="startFactor"/>·base to the base lr over

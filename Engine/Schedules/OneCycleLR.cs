@@ -12,8 +12,8 @@ public enum AnnealStrategy
 /// <summary>
 /// The 1cycle policy (Smith and Topin, "Super-Convergence", 2018; torch.optim.lr_scheduler.OneCycleLR):
 /// the lr rises from maxLr/divFactor to maxLr, then falls far below where it started, while the
-/// momentum (SGD's momentum, Adam's β₁: <see cref="Engine.Optim.OptimizerOptions.Momentum"/>)
-/// moves the opposite way between maxMomentum and baseMomentum.
+/// momentum (SGD's and RMSprop's <see cref="torch.optim.IMomentum"/>, the Adam family's β₁ of
+/// <see cref="torch.optim.IBetas"/>) moves the opposite way between maxMomentum and baseMomentum.
 /// <code>
 /// initial = maxLr / divFactor,   min = initial / finalDivFactor
 /// two phases (fastai):  steps 0 → pctStart·N − 1: initial → maxLr,   momentum max → base

@@ -1,11 +1,12 @@
-using Engine.Optim;
 using Engine.Schedules;
+using TorchSharp.Modules;
 
 namespace Engine.Tests.Schedules;
 
-/// <summary>How a Scheduler drives an optimizer: step 0 at construction, per batch or per epoch,
-/// momentum through OptimizerOptions.Momentum (SGD's momentum, Adam's β₁), two schedulers on one
-/// optimizer chaining as PyTorch's do, HoldAfter, and the pure face usable in any order.</summary>
+/// <summary>How a Scheduler drives a TorchSharp optimizer: step 0 at construction, per batch or per
+/// epoch, momentum through the groups' IMomentum (SGD, RMSprop) or IBetas (Adam family, β₁) or the
+/// optimizer's own, two schedulers on one optimizer chaining as PyTorch's do, HoldAfter, and the
+/// pure face usable in any order.</summary>
 public class SchedulerBehaviourTests
 {
     [Test]
@@ -16,7 +17,7 @@ public class SchedulerBehaviourTests
         Assert.That(o.Lrs, Is.EqualTo(new[] { 0.1 * 0.1, 0.05 * 0.1 }));
         Assert.That(scheduler.LastStep, Is.EqualTo(0));
         Assert.That(scheduler.BaseLearningRates, Is.EqualTo(TwoGroups.GroupLrs));
-        Assert.That(o.Optimizer.ParamGroups.Select(g => g.Options.InitialLearningRate), Is.EqualTo(TwoGroups.GroupLrs));
+        Assert.That(o.Optimizer.ParamGroups.Select(g => g.InitialLearningRate), Is.EqualTo(TwoGroups.GroupLrs));
     }
 
     [Test]
@@ -42,25 +43,59 @@ public class SchedulerBehaviourTests
         Assert.That(o2.Lrs[0], Is.EqualTo(0.1 * 0.5).Within(1e-17));
     }
 
-    [Test]
-    public void OneCycle_cycles_adam_beta1_and_sgd_momentum_through_OptimizerOptions_Momentum()
+    [TestCase("adam")]
+    [TestCase("adamw")]
+    [TestCase("sgd")]
+    [TestCase("rmsprop")]
+    public void OneCycle_cycles_the_groups_momentum_or_beta1_and_leaves_beta2(string kind)
     {
         var schedule = new OneCycleLR(0.5, 100, baseMomentum: 0.8, maxMomentum: 0.9);
-        using var adam = new TwoGroups("adam");
-        using var sgd = new TwoGroups("sgd");
-        var a = schedule.Attach(adam.Optimizer, StepEvery.Batch);
-        var s = schedule.Attach(sgd.Optimizer, StepEvery.Batch);
-        Assert.That(((AdamOptions)adam.Optimizer.ParamGroups[0].Options).Beta1, Is.EqualTo(0.9));
-        for (int t = 1; t <= 30; t++)
-        {
-            a.Step();
-            s.Step();
-        }
+        using var o = new TwoGroups(kind);
+        double? defaultMomentum = (o.Optimizer as torch.optim.IMomentum)?.Momentum;
+        var scheduler = schedule.Attach(o.Optimizer, StepEvery.Batch);
+        Assert.That(o.Momenta, Is.EqualTo(new double?[] { 0.9, 0.9 }), "step 0: the maximum momentum");
+        for (int t = 1; t <= 30; t++) scheduler.Step();
         double expected = schedule.Momentum(30)!.Value;
         Assert.That(expected, Is.LessThan(0.81), "at the peak of the lr the momentum is near its base");
-        Assert.That(((AdamOptions)adam.Optimizer.ParamGroups[1].Options).Beta1, Is.EqualTo(expected));
-        Assert.That(((AdamOptions)adam.Optimizer.ParamGroups[1].Options).Beta2, Is.EqualTo(0.999), "beta2 is left alone");
-        Assert.That(sgd.Optimizer.ParamGroups[0].Options.Momentum, Is.EqualTo(expected));
+        Assert.That(o.Momenta, Is.EqualTo(new double?[] { expected, expected }));
+        foreach (var g in o.Optimizer.ParamGroups)
+            if (g is torch.optim.IBetas b) Assert.That(b.Betas.Item2, Is.EqualTo(0.999), "beta2 is left alone");
+        if (o.Optimizer is torch.optim.IMomentum m)
+            Assert.That(m.Momentum, Is.EqualTo(defaultMomentum), "the optimizer's own Momentum (its defaults for new groups) is left alone: the groups have theirs");
+    }
+
+    /// <summary>An optimizer as a user (or Engine) writes it on TorchSharp's OptimizerHelper: plain
+    /// ParamGroups (ILearningRateController only), the momentum a property of the optimizer.</summary>
+    sealed class SharedMomentumOptimizer : OptimizerHelper, torch.optim.IMomentum
+    {
+        public SharedMomentumOptimizer(IEnumerable<Parameter> parameters, double lr)
+        {
+            _defaults = new OptimizerOptions { LearningRate = lr, InitialLearningRate = lr };
+            _parameter_groups = new List<TorchSharp.Modules.ParamGroup>();
+            foreach (var p in parameters)
+                _parameter_groups.Add(new ParamGroup<OptimizerOptions>([p], new OptimizerOptions { LearningRate = lr, InitialLearningRate = lr }));
+        }
+
+        public double Momentum { get; set; } = 0.5;
+
+        public override Tensor step(Func<Tensor>? closure = null) => _step<TorchSharp.Modules.ParamGroup>(_ => { }, closure);
+    }
+
+    [Test]
+    public void Momentum_falls_back_to_the_optimizer_when_groups_have_none()
+    {
+        using var p1 = new Parameter(zeros(2));
+        using var p2 = new Parameter(zeros(2));
+        var optimizer = new SharedMomentumOptimizer([p1, p2], 0.1);
+        var schedule = new CyclicLR(0.01, 0.1, 10);
+        var scheduler = schedule.Attach(optimizer, StepEvery.Batch);
+        Assert.That(optimizer.Momentum, Is.EqualTo(0.9), "step 0: the maximum momentum");
+        for (int t = 1; t <= 7; t++) scheduler.Step();
+        Assert.That(optimizer.Momentum, Is.EqualTo(schedule.Momentum(7)));
+        Assert.That(optimizer.ParamGroups.Select(g => g.LearningRate), Is.EqualTo(new[] { schedule.LearningRate(7, 0.1), schedule.LearningRate(7, 0.1) }));
+        // One momentum for all groups: different momentum schedules per group are refused.
+        var e = Assert.Throws<ArgumentException>(() => new Scheduler(optimizer, [new CyclicLR(0.01, 0.1, 10), new CyclicLR(0.01, 0.1, 20)]))!;
+        Assert.That(e.Message, Does.Contain("share the optimizer's one momentum"));
     }
 
     [Test]
@@ -130,8 +165,8 @@ public class SchedulerBehaviourTests
     {
         using var o = new TwoGroups();
         var scheduler = new StepLR(10).Attach(o.Optimizer);
-        using var extra = Torch.Zeros([1], requiresGrad: true);
-        o.Optimizer.AddParamGroup(new ParamGroupSpec([extra]));
+        using var extra = new Parameter(zeros(1));
+        o.Optimizer.add_param_group(new SGD.ParamGroup([extra], lr: 0.01, momentum: 0.9));
         Assert.That(() => scheduler.Step(), Throws.InvalidOperationException.With.Message.Contains("3 parameter groups"));
     }
 }
