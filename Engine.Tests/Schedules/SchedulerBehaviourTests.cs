@@ -13,11 +13,38 @@ public class SchedulerBehaviourTests
     public void Attaching_sets_the_learning_rate_of_step_0()
     {
         using var o = new TwoGroups();
+        Assert.That(o.Optimizer.ParamGroups.Select(g => g.InitialLearningRate), Is.EqualTo(TwoGroups.GroupLrs),
+            "TorchSharp's optimizers set each group's InitialLearningRate (PyTorch's initial_lr) to the lr they are built with");
         var scheduler = new LinearLR(0.1, 1.0, 10).Attach(o.Optimizer);
         Assert.That(o.Lrs, Is.EqualTo(new[] { 0.1 * 0.1, 0.05 * 0.1 }));
         Assert.That(scheduler.LastStep, Is.EqualTo(0));
         Assert.That(scheduler.BaseLearningRates, Is.EqualTo(TwoGroups.GroupLrs));
         Assert.That(o.Optimizer.ParamGroups.Select(g => g.InitialLearningRate), Is.EqualTo(TwoGroups.GroupLrs));
+    }
+
+    [Test]
+    public void A_group_whose_initial_lr_was_never_set_starts_from_its_lr()
+    {
+        // A user's OptimizerHelper may leave InitialLearningRate unset; the base lr is then the
+        // group's lr, as PyTorch's scheduler does with setdefault('initial_lr', lr).
+        using var p = new Parameter(zeros(2));
+        var optimizer = new PlainOptimizer([new ParamGroup<OptimizerOptions>([p], new OptimizerOptions { LearningRate = 0.2 })]);
+        var scheduler = new StepLR(1, 0.5).Attach(optimizer);
+        scheduler.Step();
+        Assert.That(scheduler.BaseLearningRates, Is.EqualTo(new[] { 0.2 }));
+        Assert.That(optimizer.ParamGroups.Single().InitialLearningRate, Is.EqualTo(0.2));
+        Assert.That(optimizer.ParamGroups.Single().LearningRate, Is.EqualTo(0.1));
+    }
+
+    sealed class PlainOptimizer : OptimizerHelper
+    {
+        public PlainOptimizer(IEnumerable<TorchSharp.Modules.ParamGroup> groups)
+        {
+            _defaults = new OptimizerOptions { LearningRate = 0.1 };
+            _parameter_groups = groups.ToList();
+        }
+
+        public override Tensor step(Func<Tensor>? closure = null) => _step<TorchSharp.Modules.ParamGroup>(_ => { }, closure);
     }
 
     [Test]
