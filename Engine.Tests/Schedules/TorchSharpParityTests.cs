@@ -30,6 +30,8 @@ namespace Engine.Tests.Schedules;
 /// is mirrored about max_momentum (0.9 → 1.0 at the top of the lr). The lr is right.</item>
 /// <item>CyclicLR exp_range scales by γ^cycle where PyTorch scales by γ^step (its scale_mode is
 /// 'iterations' for exp_range): lr and momentum wrong from step 2.</item>
+/// <item>Both look for momentum on the optimizer object (CyclicLR: IMomentum only, so it refuses
+/// Adam) and then write the groups'; Engine uses the group's, else the optimizer's.</item>
 /// </list>
 /// PyTorch's CosineAnnealingWarmRestarts has no TorchSharp counterpart: it is checked against the
 /// fixture only (PyTorchParityTests).
@@ -203,6 +205,14 @@ public class TorchSharpParityTests
         var onOptimizer = new OneCycleLR(0.5, 100).Attach(shared, StepEvery.Batch);
         for (int t = 0; t < 10; t++) onOptimizer.Step();
         Assert.That(shared.Momentum, Is.EqualTo(new OneCycleLR(0.5, 100).Momentum(10)));
+
+        // TorchSharp's CyclicLR asks the optimizer object for IMomentum only, so it refuses Adam;
+        // Engine's cycles Adam's β₁ (as PyTorch 2 does).
+        using var adam = new TwoGroups("adam");
+        Assert.That(() => TS.CyclicLR(adam.Optimizer, 0.01, 0.1), Throws.ArgumentException.With.Message.Contains("momentum"));
+        var cyclic = new CyclicLR(0.01, 0.1, 10).Attach(adam.Optimizer, StepEvery.Batch);
+        for (int t = 0; t < 5; t++) cyclic.Step();
+        Assert.That(adam.Momenta, Is.All.EqualTo(new CyclicLR(0.01, 0.1, 10).Momentum(5)));
 
         // And on TorchSharp's own SGD both find the group's momentum: the parameters prove it.
         using var a = new TwoGroups("sgd");
