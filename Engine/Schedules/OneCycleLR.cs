@@ -12,8 +12,8 @@ public enum AnnealStrategy
 /// <summary>
 /// The 1cycle policy (Smith and Topin, "Super-Convergence", 2018; torch.optim.lr_scheduler.OneCycleLR):
 /// the lr rises from maxLr/divFactor to maxLr, then falls far below where it started, while the
-/// momentum (SGD's momentum, Adam's β₁: <see cref="Engine.Optim.OptimizerOptions.Momentum"/>)
-/// moves the opposite way between maxMomentum and baseMomentum.
+/// momentum (SGD's and RMSprop's <see cref="torch.optim.IMomentum"/>, the Adam family's β₁ of
+/// <see cref="torch.optim.IBetas"/>) moves the opposite way between maxMomentum and baseMomentum.
 /// <code>
 /// initial = maxLr / divFactor,   min = initial / finalDivFactor
 /// two phases (fastai):  steps 0 → pctStart·N − 1: initial → maxLr,   momentum max → base
@@ -25,7 +25,10 @@ public enum AnnealStrategy
 /// Absolute values: the group's own lr is not used (one schedule per group gives per-group maxLr).
 /// As in PyTorch, step N (one past the last phase) is allowed, since the scheduler is stepped after
 /// the last batch too; beyond it the schedule throws. Checked against PyTorch 1.13 (schedules.json),
-/// learning rate and momentum.
+/// learning rate and momentum. TorchSharp 0.107's OneCycleLR is the in-process reference only where
+/// it is right: it picks the phase by the group's index instead of the phase's, so a second group
+/// follows the warm-up curve past its end and every group gets lr 0 at step totalSteps (see
+/// Engine.Tests' TorchSharpParityTests).
 /// </summary>
 public sealed class OneCycleLR : Schedule
 {

@@ -3,7 +3,7 @@ namespace Engine.Schedules;
 /// <summary>
 /// A user's factor (torch.optim.lr_scheduler.LambdaLR; Keras' LearningRateScheduler in factor
 /// form): η_t = η₀ · λ(t). PyTorch's per-group lambdas are one LambdaLR per group
-/// (<see cref="Scheduler(Engine.Optim.Optimizer, IReadOnlyList{Schedule}, StepEvery)"/>).
+/// (<see cref="Scheduler(torch.optim.Optimizer, IReadOnlyList{Schedule}, StepEvery)"/>).
 /// The function must be pure (a function of the step only) for resume to be exact.
 /// Checked against PyTorch 1.13 (schedules.json).
 /// </summary>

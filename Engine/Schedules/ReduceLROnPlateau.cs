@@ -1,5 +1,3 @@
-using Engine.Optim;
-
 namespace Engine.Schedules;
 
 /// <summary>Whether the monitored metric should fall (a loss) or rise (an accuracy).</summary>
@@ -24,7 +22,7 @@ public enum ThresholdMode { Rel, Abs }
 /// patience), PyTorch and this class after patience + 1. Not a pure function of the step, so it
 /// is a scheduler only and does not compose. Its state holds its hyperparameters too, and
 /// <see cref="LoadStateDict"/> restores them, as PyTorch's does. Checked against PyTorch 1.13
-/// (schedules.json).
+/// (schedules.json) and TorchSharp's torch.optim.lr_scheduler.ReduceLROnPlateau in process.
 /// </summary>
 public sealed class ReduceLROnPlateau : LRScheduler
 {
@@ -32,13 +30,13 @@ public sealed class ReduceLROnPlateau : LRScheduler
 
     /// <param name="minLr">The lowest lr of every group, unless <paramref name="minLrPerGroup"/> is given.</param>
     /// <param name="minLrPerGroup">The lowest lr of each group (PyTorch's min_lr list).</param>
-    public ReduceLROnPlateau(Optimizer optimizer, PlateauMode mode = PlateauMode.Min, double factor = 0.1, int patience = 10,
+    public ReduceLROnPlateau(torch.optim.Optimizer optimizer, PlateauMode mode = PlateauMode.Min, double factor = 0.1, int patience = 10,
         double threshold = 1e-4, ThresholdMode thresholdMode = ThresholdMode.Rel, int cooldown = 0, double minLr = 0,
         IReadOnlyList<double>? minLrPerGroup = null, double eps = 1e-8, StepEvery every = StepEvery.Epoch)
         : base(optimizer, every)
     {
         const string name = nameof(ReduceLROnPlateau);
-        int groups = optimizer.ParamGroups.Count;
+        int groups = Last.Length;
         if (minLrPerGroup is not null)
         {
             if (minLrPerGroup.Count != groups)
@@ -100,7 +98,7 @@ public sealed class ReduceLROnPlateau : LRScheduler
     /// <summary>One step with the monitored metric (a NaN counts as no improvement).</summary>
     public void Step(double metric)
     {
-        CheckGroups(nameof(Step));
+        var groups = Groups(nameof(Step));
         LastStep++;
         if (IsBetter(metric, Best))
         {
@@ -117,19 +115,18 @@ public sealed class ReduceLROnPlateau : LRScheduler
 
         if (NumBadEpochs > Patience)
         {
-            ReduceLr();
+            ReduceLr(groups);
             CooldownCounter = Cooldown;
             NumBadEpochs = 0;
         }
-        for (int i = 0; i < Last.Length; i++) Last[i] = Optimizer.ParamGroups[i].LearningRate;
+        for (int i = 0; i < Last.Length; i++) Last[i] = groups[i].LearningRate;
     }
 
     private protected override void StepOn(double? metric) =>
         Step(metric ?? throw new InvalidOperationException("ReduceLROnPlateau steps on a metric: call OnEpochEnd(metric) / OnBatchEnd(metric) with the value it monitors"));
 
-    void ReduceLr()
+    void ReduceLr(IReadOnlyList<torch.optim.ILearningRateController> groups)
     {
-        var groups = Optimizer.ParamGroups;
         for (int i = 0; i < groups.Count; i++)
         {
             double old = groups[i].LearningRate;
@@ -175,6 +172,7 @@ public sealed class ReduceLROnPlateau : LRScheduler
         CooldownCounter = checked((int)Get("cooldown_counter"));
         LastStep = state.LastStep;
         state.LastLearningRates.CopyTo(Last, 0);
-        for (int i = 0; i < Last.Length; i++) Optimizer.ParamGroups[i].LearningRate = Last[i];
+        var groups = Groups(nameof(LoadStateDict));
+        for (int i = 0; i < Last.Length; i++) groups[i].LearningRate = Last[i];
     }
 }

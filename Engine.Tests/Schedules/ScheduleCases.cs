@@ -1,34 +1,70 @@
 using System.Text.Json;
-using Engine.Optim;
 using Engine.Schedules;
+using TorchSharp.Modules;
 
 namespace Engine.Tests.Schedules;
 
-/// <summary>An optimizer with the fixture's two parameter groups (lr 0.1 and 0.05), as
-/// scripts/fixtures/make_schedule_fixtures.py builds it: SGD with momentum 0.9, Adam with betas
-/// (0.9, 0.999), or Adagrad (no momentum).</summary>
+/// <summary>A TorchSharp built-in optimizer with the fixture's two parameter groups (lr 0.1 and
+/// 0.05), as scripts/fixtures/make_schedule_fixtures.py builds it: SGD with momentum 0.9, Adam with
+/// betas (0.9, 0.999), or Adagrad (no momentum); also AdamW and RMSprop (momentum 0.9) for the
+/// in-process checks. The momentum is read the way TorchSharp's own OneCycleLR writes it: a group's
+/// IBetas.Betas.Item1, else its IMomentum.Momentum.</summary>
 public sealed class TwoGroups : IDisposable
 {
     public static readonly double[] GroupLrs = [0.1, 0.05];
 
-    readonly Tensor[] _params;
-    public Optimizer Optimizer { get; }
+    readonly Parameter[] _params;
+    public torch.optim.Optimizer Optimizer { get; }
 
+    /// <param name="defaults">Every hyperparameter left at the optimizer's default (lr 1e-3), as a
+    /// resumed run starts before the scheduler's state is loaded.</param>
     public TwoGroups(string kind = "sgd", bool defaults = false)
     {
-        _params = [Torch.Zeros([2], requiresGrad: true), Torch.Zeros([3], requiresGrad: true)];
-        // defaults: every hyperparameter left at the optimizer's default, as a resumed run starts.
-        var specs = _params.Select((p, i) => new ParamGroupSpec([p], defaults ? null : o => o.LearningRate = GroupLrs[i])).ToArray();
+        _params = [new Parameter(zeros(2)), new Parameter(zeros(3))];
+        double Lr(int i) => defaults ? 1e-3 : GroupLrs[i];
+        double momentum = defaults ? 0 : 0.9;
         Optimizer = kind switch
         {
-            "adam" => defaults ? new Adam(specs) : new Adam(specs, beta1: 0.9, beta2: 0.999),
-            "adagrad" => new Adagrad(specs),
-            _ => defaults ? new Sgd(specs) : new Sgd(specs, momentum: 0.9),
+            "adam" => torch.optim.Adam(_params.Select((p, i) => new Adam.ParamGroup([p], lr: Lr(i), beta1: 0.9, beta2: 0.999)), lr: 1e-3),
+            "adamw" => torch.optim.AdamW(_params.Select((p, i) => new AdamW.ParamGroup([p], lr: Lr(i), beta1: 0.9, beta2: 0.999)), lr: 1e-3),
+            "rmsprop" => torch.optim.RMSProp(_params.Select((p, i) => new RMSProp.ParamGroup([p], lr: Lr(i), momentum: momentum)), lr: 1e-3),
+            "adagrad" => torch.optim.Adagrad(_params.Select((p, i) => new Adagrad.ParamGroup([p], lr: Lr(i))), lr: 1e-3),
+            "sgd" => torch.optim.SGD(_params.Select((p, i) => new SGD.ParamGroup([p], lr: Lr(i), momentum: momentum)), 1e-3),
+            _ => throw new ArgumentException($"TwoGroups: unknown optimizer {kind}", nameof(kind)),
         };
     }
 
+    public IReadOnlyList<Parameter> Parameters => _params;
+
     public double[] Lrs => Optimizer.ParamGroups.Select(g => g.LearningRate).ToArray();
-    public double?[] Momenta => Optimizer.ParamGroups.Select(g => g.Options.Momentum).ToArray();
+
+    /// <summary>Each group's momentum (SGD, RMSprop) or β₁ (Adam, AdamW); null for Adagrad.</summary>
+    public double?[] Momenta => Optimizer.ParamGroups.Select(MomentumOf).ToArray();
+
+    public static double? MomentumOf(torch.optim.ILearningRateController group) => group switch
+    {
+        torch.optim.IBetas b => b.Betas.Item1,
+        torch.optim.IMomentum m => m.Momentum,
+        _ => null,
+    };
+
+    /// <summary>One optimizer step on the loss Σ w·p + ½ Σ p² (gradient w + p), so the parameters
+    /// record the lr and momentum every step used.</summary>
+    public void TrainStep(int step)
+    {
+        using var scope = torch.NewDisposeScope();
+        Optimizer.zero_grad();
+        Tensor loss = zeros(1);
+        foreach (var p in _params)
+        {
+            var w = arange(p.shape[0], dtype: p.dtype).add(1.0).mul(Math.Sin(step + 1));
+            loss = loss + w.mul(p).sum() + p.pow(2).sum().mul(0.5);
+        }
+        loss.backward();
+        Optimizer.step();
+    }
+
+    public float[] ParameterValues => _params.SelectMany(p => p.data<float>().ToArray()).ToArray();
 
     public void Dispose()
     {
@@ -128,7 +164,7 @@ internal static class ScheduleCases
     public static readonly HashSet<string> NoClosedForm = ["chained_linear_cosine_eta_min"];
 
     /// <summary>Fixture name -> ReduceLROnPlateau as configured there.</summary>
-    public static readonly Dictionary<string, Func<Optimizer, ReduceLROnPlateau>> Plateaus = new()
+    public static readonly Dictionary<string, Func<torch.optim.Optimizer, ReduceLROnPlateau>> Plateaus = new()
     {
         ["plateau_min_rel"] = o => new ReduceLROnPlateau(o, PlateauMode.Min, factor: 0.5, patience: 3, threshold: 1e-2, cooldown: 2, minLrPerGroup: [1e-3, 1e-4]),
         ["plateau_min_abs"] = o => new ReduceLROnPlateau(o, PlateauMode.Min, factor: 0.2, patience: 5, threshold: 1e-3, thresholdMode: ThresholdMode.Abs, minLr: 1e-7),

@@ -4,7 +4,9 @@ namespace Engine.Tests.Schedules;
 
 /// <summary>
 /// The engine's schedules against PyTorch 1.13's torch.optim.lr_scheduler, from
-/// Engine.Tests/Fixtures/schedules.json (scripts/fixtures/make_schedule_fixtures.py): two
+/// Engine.Tests/Fixtures/schedules.json (scripts/fixtures/make_schedule_fixtures.py), driving
+/// TorchSharp's built-in optimizers as the script drives PyTorch's (SGD with momentum 0.9, Adam with
+/// betas (0.9, 0.999), whose β₁ one-cycle moves): two
 /// parameter groups (lr 0.1 and 0.05), every step from construction to 120..320 steps, which covers
 /// the restarts of SGDR, the cycles of CyclicLR, every phase of OneCycleLR and every milestone.
 /// Tolerance: 1e-12 relative per value, float64. In practice stepping is bit-exact, because the

@@ -1,5 +1,3 @@
-using Engine.Optim;
-
 namespace Engine.Schedules;
 
 /// <summary>When a training loop steps a scheduler: after every batch or after every epoch. A
@@ -20,21 +18,31 @@ public enum StepEvery
 /// <see cref="OnEpochEnd"/> after each epoch; the scheduler steps on the one its
 /// <see cref="Every"/> names. Save and restore it with <see cref="StateDict"/> and
 /// <see cref="LoadStateDict"/> beside the optimizer's state.
+/// <para>
+/// It drives any TorchSharp <see cref="torch.optim.Optimizer"/> (TorchSharp's built-ins, Engine's,
+/// a user's <c>OptimizerHelper</c>) through <c>optimizer.ParamGroups</c>: each group's
+/// <see cref="torch.optim.ILearningRateController"/>, and its <see cref="torch.optim.IMomentum"/> or
+/// <see cref="torch.optim.IBetas"/> for schedules that cycle momentum. Unlike TorchSharp's
+/// schedulers, its state can be saved and restored.
+/// </para>
 /// </summary>
 public abstract class LRScheduler
 {
     private protected readonly double[] Last;
 
-    private protected LRScheduler(Optimizer optimizer, StepEvery every)
+    private protected LRScheduler(torch.optim.Optimizer optimizer, StepEvery every)
     {
-        Optimizer = optimizer ?? throw new ArgumentNullException(nameof(optimizer));
+        Optimizer = optimizer ?? throw new ArgumentNullException(nameof(optimizer), $"{GetType().Name}: optimizer is null");
         if (!Enum.IsDefined(every)) throw new ArgumentOutOfRangeException(nameof(every), every, $"{GetType().Name}: unknown StepEvery {every}");
         Every = every;
-        Last = new double[optimizer.ParamGroups.Count];
-        for (int i = 0; i < Last.Length; i++) Last[i] = optimizer.ParamGroups[i].LearningRate;
+        var groups = ParamGroups.Of(optimizer);
+        if (groups.Count == 0) throw new ArgumentException($"{GetType().Name}: {optimizer.GetType().Name} has no parameter groups", nameof(optimizer));
+        Last = new double[groups.Count];
+        for (int i = 0; i < Last.Length; i++) Last[i] = groups[i].LearningRate;
     }
 
-    public Optimizer Optimizer { get; }
+    /// <summary>The optimizer whose groups this scheduler sets.</summary>
+    public torch.optim.Optimizer Optimizer { get; }
 
     /// <summary>Whether <see cref="OnBatchEnd"/> or <see cref="OnEpochEnd"/> steps this scheduler.</summary>
     public StepEvery Every { get; }
@@ -70,10 +78,13 @@ public abstract class LRScheduler
     /// state was not loaded.</summary>
     public abstract void LoadStateDict(SchedulerState state);
 
-    private protected void CheckGroups(string what)
+    /// <summary>The optimizer's groups, checked to be as many as when the scheduler was built.</summary>
+    private protected IReadOnlyList<torch.optim.ILearningRateController> Groups(string what)
     {
-        if (Optimizer.ParamGroups.Count != Last.Length)
-            throw new InvalidOperationException($"{GetType().Name}.{what}: the optimizer has {Optimizer.ParamGroups.Count} parameter groups; the scheduler was built for {Last.Length}");
+        var groups = ParamGroups.Of(Optimizer);
+        if (groups.Count != Last.Length)
+            throw new InvalidOperationException($"{GetType().Name}.{what}: the optimizer has {groups.Count} parameter groups; the scheduler was built for {Last.Length}");
+        return groups;
     }
 
     private protected void CheckState(SchedulerState state)
@@ -85,6 +96,6 @@ public abstract class LRScheduler
             throw new ArgumentException($"{GetType().Name}.LoadStateDict: the state has {state.LastLearningRates.Length} parameter groups, the optimizer {Last.Length}", nameof(state));
         if (state.LastStep < 0)
             throw new ArgumentOutOfRangeException(nameof(state), state.LastStep, $"{GetType().Name}.LoadStateDict: LastStep must be >= 0, got {state.LastStep}");
-        CheckGroups("LoadStateDict");
+        Groups("LoadStateDict");
     }
 }

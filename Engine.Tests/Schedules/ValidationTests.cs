@@ -120,6 +120,15 @@ public class ValidationTests
     }
 
     [Test]
+    public void A_null_optimizer_or_schedule_is_refused_by_name()
+    {
+        Assert.That(() => new StepLR(10).Attach(null!), Throws.ArgumentNullException.With.Message.Contains("Scheduler: optimizer is null"));
+        Assert.That(() => new ReduceLROnPlateau(null!), Throws.ArgumentNullException.With.Message.Contains("ReduceLROnPlateau: optimizer is null"));
+        using var o = new TwoGroups();
+        Assert.That(() => new Scheduler(o.Optimizer, (Schedule)null!), Throws.ArgumentNullException.With.Message.Contains("Scheduler: schedule is null"));
+    }
+
+    [Test]
     public void Stepping_onecycle_past_its_end_throws_and_changes_nothing()
     {
         using var o = new TwoGroups();

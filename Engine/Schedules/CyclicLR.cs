@@ -27,8 +27,11 @@ public enum CyclicScaleMode { Cycle, Iterations }
 /// </code>
 /// Absolute values: the group's own lr is not used (one schedule per group gives per-group bounds).
 /// PyTorch 1.13 cycles momentum only for optimizers with a 'momentum' (SGD, RMSprop); here any
-/// optimizer with <see cref="Engine.Optim.OptimizerOptions.Momentum"/> works (Adam's β₁, as
-/// PyTorch 2 does). Checked against PyTorch 1.13 (schedules.json), learning rate and momentum.
+/// optimizer whose groups are <see cref="torch.optim.IMomentum"/> or <see cref="torch.optim.IBetas"/>
+/// works (Adam's β₁, as PyTorch 2 does). Checked against PyTorch 1.13 (schedules.json), learning
+/// rate and momentum. TorchSharp 0.107's CyclicLR is not the reference: it moves the momentum the
+/// wrong way (max + height instead of max − height) and scales exp_range per cycle instead of per
+/// step (see Engine.Tests' TorchSharpParityTests).
 /// </summary>
 public sealed class CyclicLR : Schedule
 {
