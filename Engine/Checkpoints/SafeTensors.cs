@@ -24,15 +24,16 @@ namespace Engine.Checkpoints;
 /// PyTorch (scripts/fixtures/make_safetensors_fixture.py) and the reference writer's byte-exact
 /// test vectors.
 /// <para>
-/// Why our own reader and writer rather than TorchSharp.PyBridge's (1.4.4, referenced by Engine
-/// for PyTorch pickles, see <see cref="PyTorchCheckpoint"/>): PyBridge's
-/// <c>Safetensors.SaveStateDict</c> writes straight into the target (no temporary file, no fsync:
-/// a failure leaves a torn checkpoint), takes the header length from the JSON string's UTF-16
-/// length (wrong for non-ASCII names), does not pad the header to 8 bytes, writes no
-/// <c>__metadata__</c> (Hugging Face loaders expect <c>"format": "pt"</c>) and needs CPU
-/// tensors. Its <c>LoadStateDict</c> does not check that data_offsets match dtype and shape, tile
-/// the data section or stay inside the file, ignores the metadata, and loads only to the CPU.
-/// On well-formed files the two readers agree bit for bit (tested in PyBridgeInteropTests).
+/// Why our own reader and writer rather than TorchSharp.PyBridge 1.4.4's <c>Safetensors</c>
+/// (Engine uses PyBridge for PyTorch's pickle format, see <see cref="PyTorchCheckpoint"/>), as
+/// checked on this machine: its <c>SaveStateDict</c> writes straight into the target (no
+/// temporary file, no fsync: a failure mid-write leaves a torn checkpoint), writes no
+/// <c>__metadata__</c> (Hugging Face loaders expect <c>"format": "pt"</c>), does not pad the
+/// header to 8 bytes, and throws on non-contiguous tensors. Its <c>LoadStateDict</c> loads
+/// overlapping tensors, trailing garbage and bool bytes other than 0/1 without a word, reports a
+/// truncated file as a bare <see cref="EndOfStreamException"/> without the file's name, ignores
+/// the metadata and loads only to the CPU. On well-formed files the two agree bit for bit, both
+/// ways (PyBridgeSafeTensorsTests).
 /// </para>
 /// </summary>
 public static class SafeTensors
