@@ -16,12 +16,25 @@ namespace Engine.Checkpoints;
 ///           to the start of this section and must cover it exactly, without gaps or overlaps
 /// </code>
 /// Saving writes a temporary file beside the target, flushes it to disk and renames it over the
-/// target, so a crash or an exception mid-write leaves the previous file intact. Loading checks
-/// the whole header before it allocates anything; a corrupt or truncated file raises
-/// <see cref="SafeTensorsFormatException"/> naming the file and the problem. Tensor bytes go
-/// straight between the file and tensor memory, without per-element work. Checked against files
-/// written to the reference layout from Python PyTorch (scripts/fixtures/make_safetensors_fixture.py)
-/// and the reference writer's byte-exact test vectors.
+/// target (<see cref="AtomicFile"/>), so a crash or an exception mid-write leaves the previous
+/// file intact. Loading checks the whole header before it allocates any tensor; a corrupt or
+/// truncated file raises <see cref="SafeTensorsFormatException"/> naming the file and the
+/// problem. Tensor bytes go straight between the file and tensor memory (<c>Tensor.bytes</c>),
+/// without per-element work. Checked against files written to the reference layout from Python
+/// PyTorch (scripts/fixtures/make_safetensors_fixture.py) and the reference writer's byte-exact
+/// test vectors.
+/// <para>
+/// Why our own reader and writer rather than TorchSharp.PyBridge 1.4.4's <c>Safetensors</c>
+/// (Engine uses PyBridge for PyTorch's pickle format, see <see cref="PyTorchCheckpoint"/>), as
+/// checked on this machine: its <c>SaveStateDict</c> writes straight into the target (no
+/// temporary file, no fsync: a failure mid-write leaves a torn checkpoint), writes no
+/// <c>__metadata__</c> (Hugging Face loaders expect <c>"format": "pt"</c>), does not pad the
+/// header to 8 bytes, and throws on non-contiguous tensors. Its <c>LoadStateDict</c> loads
+/// overlapping tensors, trailing garbage and bool bytes other than 0/1 without a word, reports a
+/// truncated file as a bare <see cref="EndOfStreamException"/> without the file's name, ignores
+/// the metadata and loads only to the CPU. On well-formed files the two agree bit for bit, both
+/// ways (PyBridgeSafeTensorsTests).
+/// </para>
 /// </summary>
 public static class SafeTensors
 {
@@ -34,11 +47,11 @@ public static class SafeTensors
     [
         ("F64", ScalarType.Float64), ("F32", ScalarType.Float32), ("F16", ScalarType.Float16),
         ("BF16", ScalarType.BFloat16), ("I64", ScalarType.Int64), ("I32", ScalarType.Int32),
-        ("I16", ScalarType.Int16), ("I8", ScalarType.Int8), ("U8", ScalarType.UInt8), ("BOOL", ScalarType.Bool),
+        ("I16", ScalarType.Int16), ("I8", ScalarType.Int8), ("U8", ScalarType.Byte), ("BOOL", ScalarType.Bool),
     ];
 
-    /// <summary>Largest single read or write; spans are limited to 2 GiB. Tests lower it to
-    /// exercise the chunked path.</summary>
+    /// <summary>Largest single read or write (rounded down to whole elements); <c>Tensor.bytes</c>
+    /// spans are limited to 2 GiB. Tests lower it to exercise the chunked path.</summary>
     internal static int IoChunkBytes { get; set; } = 1 << 30;
 
     /// <summary>Called on this thread after each tensor's bytes are written (fault-injection tests).</summary>
@@ -58,38 +71,42 @@ public static class SafeTensors
     /// tensor starts aligned for zero-copy readers. CUDA and non-contiguous tensors are copied to
     /// contiguous CPU memory one at a time while writing.
     /// </summary>
-    public static void Save(string path, IReadOnlyDictionary<string, Tensor> tensors,
-        IReadOnlyDictionary<string, string>? metadata = null)
+    /// <exception cref="ArgumentException">A name is "__metadata__", or a tensor is null.</exception>
+    /// <exception cref="NotSupportedException">A tensor's dtype has no safetensors name here (complex, quantized...).</exception>
+    /// <exception cref="ObjectDisposedException">A tensor was disposed (before or during the write).</exception>
+    public static void Save(string path, IDictionary<string, Tensor> tensors, IDictionary<string, string>? metadata = null)
     {
         ArgumentNullException.ThrowIfNull(path);
         ArgumentNullException.ThrowIfNull(tensors);
         RequireLittleEndian();
 
         // Check and plan everything before touching the disk.
-        var planned = new List<(string Name, Tensor Tensor, string DType, ScalarType Type, long[] Shape, long Bytes)>(tensors.Count);
+        var planned = new List<(string Name, Tensor Tensor, Entry Entry)>(tensors.Count);
         foreach (var (name, tensor) in tensors)
         {
             if (name == MetadataKey)
                 throw new ArgumentException($"SafeTensors.Save: '{MetadataKey}' is reserved for the metadata and cannot name a tensor", nameof(tensors));
             if (tensor is null) throw new ArgumentException($"SafeTensors.Save: tensor '{name}' is null", nameof(tensors));
-            if (tensor.IsDisposed)
-                throw new ObjectDisposedException(nameof(Tensor), $"SafeTensors.Save: tensor '{name}' was disposed");
-            var type = tensor.DType;
-            planned.Add((name, tensor, DTypeName(type, name), type, tensor.Shape, tensor.NumEl * type.ElementSize()));
+            RequireAlive(tensor, name);
+            var type = tensor.dtype;
+            planned.Add((name, tensor, new Entry(name, DTypeName(type, name), type, tensor.shape, 0, tensor.numel() * tensor.element_size())));
         }
+        if (metadata is not null)
+            foreach (var (key, value) in metadata)
+                if (value is null) throw new ArgumentException($"SafeTensors.Save: metadata '{key}' is null; metadata values are strings", nameof(metadata));
+
         // OrderBy is stable: equal element sizes keep the dictionary's order.
-        var dataOrder = Enumerable.Range(0, planned.Count).OrderByDescending(i => planned[i].Type.ElementSize()).ToArray();
-        var entries = new Entry[planned.Count];
+        var dataOrder = Enumerable.Range(0, planned.Count).OrderByDescending(i => ElementSize(planned[i].Entry.Type)).ToArray();
         long offset = 0;
         foreach (int i in dataOrder)
         {
             var p = planned[i];
-            entries[i] = new Entry(p.Name, p.DType, p.Type, p.Shape, offset, offset + p.Bytes);
-            offset += p.Bytes;
+            planned[i] = p with { Entry = p.Entry with { Begin = offset, End = offset + p.Entry.Bytes } };
+            offset += p.Entry.Bytes;
         }
-        var header = WriteHeader(entries, metadata);
+        var header = WriteHeader(planned.Select(p => p.Entry), metadata);
 
-        WriteAtomically(path, stream =>
+        AtomicFile.Write(path, stream =>
         {
             Span<byte> prefix = stackalloc byte[8];
             BinaryPrimitives.WriteUInt64LittleEndian(prefix, (ulong)header.Length);
@@ -97,15 +114,15 @@ public static class SafeTensors
             stream.Write(header);
             foreach (int i in dataOrder)
             {
-                WriteTensorBytes(stream, planned[i].Tensor, entries[i]);
-                AfterTensorWritten?.Invoke(entries[i].Name);
+                WriteTensorBytes(stream, planned[i].Tensor, planned[i].Entry);
+                AfterTensorWritten?.Invoke(planned[i].Name);
             }
         });
     }
 
     /// <summary>Compact JSON, "__metadata__" first, padded with spaces to a multiple of 8 bytes
     /// so the data section starts 8-byte aligned.</summary>
-    static byte[] WriteHeader(Entry[] entries, IReadOnlyDictionary<string, string>? metadata)
+    static byte[] WriteHeader(IEnumerable<Entry> entries, IDictionary<string, string>? metadata)
     {
         using var buffer = new MemoryStream();
         using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
@@ -114,11 +131,7 @@ public static class SafeTensors
             if (metadata is not null)
             {
                 json.WriteStartObject(MetadataKey);
-                foreach (var (key, value) in metadata)
-                {
-                    ArgumentNullException.ThrowIfNull(value, $"metadata['{key}']");
-                    json.WriteString(key, value);
-                }
+                foreach (var (key, value) in metadata) json.WriteString(key, value);
                 json.WriteEndObject();
             }
             foreach (var e in entries)
@@ -140,72 +153,52 @@ public static class SafeTensors
         return buffer.ToArray();
     }
 
-    static unsafe void WriteTensorBytes(Stream stream, Tensor tensor, Entry e)
+    static void WriteTensorBytes(Stream stream, Tensor tensor, Entry e)
     {
+        RequireAlive(tensor, e.Name);
+        if (!tensor.shape.AsSpan().SequenceEqual(e.Shape) || tensor.dtype != e.Type)
+            throw new InvalidOperationException($"SafeTensors.Save: tensor '{e.Name}' changed shape or dtype while being saved");
         if (e.Bytes == 0) return;
-        using var cpu = ContiguousCpu(tensor);
-        if (cpu.NumEl * cpu.ElementSize != e.Bytes || !cpu.Shape.AsSpan().SequenceEqual(e.Shape))
-            throw new InvalidOperationException($"SafeTensors.Save: tensor '{e.Name}' changed shape while being saved");
-        var p = (byte*)cpu.DataPointer;
-        for (long done = 0; done < e.Bytes;)
-        {
-            int n = (int)Math.Min(IoChunkBytes, e.Bytes - done);
-            stream.Write(new ReadOnlySpan<byte>(p + done, n));
-            done += n;
-        }
+        using var scope = NewDisposeScope();
+        var flat = tensor.detach().cpu().contiguous().reshape(-1);
+        foreach (var chunk in Chunks(flat, e.Type)) stream.Write(chunk.bytes);
     }
 
-    /// <summary>The tensor's values in contiguous CPU memory: the tensor itself (a second
-    /// reference) when it is already, else a copy.</summary>
-    static Tensor ContiguousCpu(Tensor tensor)
+    /// <summary>Views of at most <see cref="IoChunkBytes"/> bytes (at least one element) over a
+    /// flat contiguous CPU tensor, in order; each view's <c>bytes</c> is its memory.</summary>
+    static IEnumerable<Tensor> Chunks(Tensor flat, ScalarType type)
     {
-        using var detached = tensor.Detach();
-        if (detached.Device.Type == DeviceType.CPU) return detached.Contiguous();
-        using var cpu = detached.To(Device.CPU);
-        return cpu.Contiguous();
-    }
-
-    /// <summary>Writes to a temporary file in the target's folder, flushes it to disk, then
-    /// renames it over the target: readers see the old file or the new one, never a torn one.</summary>
-    static void WriteAtomically(string path, Action<FileStream> write)
-    {
-        var full = Path.GetFullPath(path);
-        var dir = Path.GetDirectoryName(full) ?? ".";
-        var temp = Path.Combine(dir, $".{Path.GetFileName(full)}.{Path.GetRandomFileName()}.tmp");
-        try
+        long n = flat.shape[0], per = Math.Max(1, IoChunkBytes / ElementSize(type));
+        if (n <= per)
         {
-            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 1 << 16))
-            {
-                write(stream);
-                stream.Flush(flushToDisk: true);
-            }
-            File.Move(temp, full, overwrite: true);
+            yield return flat;
+            yield break;
         }
-        catch
+        for (long start = 0; start < n; start += per)
         {
-            try { File.Delete(temp); }
-            catch (IOException) { }
-            catch (UnauthorizedAccessException) { }
-            throw;
+            using var chunk = flat.narrow(0, start, Math.Min(per, n - start));
+            yield return chunk;
         }
     }
 
     // ---- load ----
 
     /// <summary>
-    /// Reads every tensor of a safetensors file (safetensors.torch.load_file), in the header's
-    /// order, onto <paramref name="device"/> (default: <see cref="Torch.DefaultDevice"/>). The
-    /// tensors belong to the current <see cref="DisposeScope"/>, if any, else to you.
+    /// Reads every tensor of a safetensors file (safetensors.torch.load_file) onto
+    /// <paramref name="device"/> (default CPU, as load_file). The dictionary enumerates in the
+    /// header's order. The tensors belong to the current dispose scope, if any, else to you; they
+    /// do not require grad.
     /// </summary>
-    /// <exception cref="SafeTensorsFormatException">The file is corrupt, truncated or uses a dtype the engine does not read.</exception>
-    public static OrderedDictionary<string, Tensor> Load(string path, Device? device = null)
+    /// <exception cref="SafeTensorsFormatException">The file is corrupt, truncated or uses a dtype TorchSharp lacks (U16, U32, U64, F8...).</exception>
+    /// <exception cref="FileNotFoundException">There is no such file.</exception>
+    public static Dictionary<string, Tensor> Load(string path, Device? device = null)
     {
         ArgumentNullException.ThrowIfNull(path);
         RequireLittleEndian();
-        var target = device ?? Torch.DefaultDevice;
+        var target = device ?? CPU;
         using var file = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.SequentialScan);
         var (entries, _, dataStart) = ReadHeader(file, path);
-        var result = new OrderedDictionary<string, Tensor>(entries.Count);
+        var result = new Dictionary<string, Tensor>(entries.Count);
         try
         {
             foreach (var e in entries) result.Add(e.Name, ReadTensor(file, path, dataStart, e, target));
@@ -220,26 +213,38 @@ public static class SafeTensors
 
     /// <summary>The file's "__metadata__" (empty when it has none), without reading any tensor;
     /// the whole header is still checked.</summary>
-    public static IReadOnlyDictionary<string, string> LoadMetadata(string path)
+    public static Dictionary<string, string> LoadMetadata(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
         using var file = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read);
         return ReadHeader(file, path).Metadata;
     }
 
-    static unsafe Tensor ReadTensor(SafeFileHandle file, string path, long dataStart, Entry e, Device device)
+    static Tensor ReadTensor(SafeFileHandle file, string path, long dataStart, Entry e, Device device)
     {
-        var cpu = Torch.Empty(e.Shape, e.Type, Device.CPU);
+        var cpu = empty(e.Shape, e.Type, CPU);
         try
         {
             if (e.Bytes > 0)
             {
-                var p = (byte*)cpu.DataPointer;
-                ReadExactly(file, path, p, e.Bytes, dataStart + e.Begin);
-                if (e.Type == ScalarType.Bool) CheckBooleans(path, e, p);
+                using var scope = NewDisposeScope();
+                long at = dataStart + e.Begin;
+                foreach (var chunk in Chunks(cpu.view(-1), e.Type))
+                {
+                    var span = chunk.bytes;
+                    ReadExactly(file, path, span, at);
+                    // libtorch assumes bool bytes are 0 or 1; anything else is corruption.
+                    if (e.Type == ScalarType.Bool)
+                    {
+                        int bad = span.IndexOfAnyExcept((byte)0, (byte)1);
+                        if (bad >= 0)
+                            throw new SafeTensorsFormatException(path, $"tensor '{e.Name}' (BOOL) holds the byte {span[bad]} at element {at - dataStart - e.Begin + bad}; booleans must be 0 or 1");
+                    }
+                    at += span.Length;
+                }
             }
-            if (device.Type == DeviceType.CPU) return cpu;
-            var moved = cpu.To(device);
+            if (device.type == DeviceType.CPU) return cpu;
+            var moved = cpu.to(device);
             cpu.Dispose();
             return moved;
         }
@@ -250,41 +255,26 @@ public static class SafeTensors
         }
     }
 
-    /// <summary>libtorch assumes bool bytes are 0 or 1; anything else is corruption.</summary>
-    static unsafe void CheckBooleans(string path, Entry e, byte* p)
+    static void ReadExactly(SafeFileHandle file, string path, Span<byte> dest, long fileOffset)
     {
-        for (long done = 0; done < e.Bytes;)
+        while (dest.Length > 0)
         {
-            int n = (int)Math.Min(IoChunkBytes, e.Bytes - done);
-            var span = new ReadOnlySpan<byte>(p + done, n);
-            int bad = span.IndexOfAnyExcept((byte)0, (byte)1);
-            if (bad >= 0)
-                throw new SafeTensorsFormatException(path, $"tensor '{e.Name}' (BOOL) holds the byte {span[bad]} at element {done + bad}; booleans must be 0 or 1");
-            done += n;
-        }
-    }
-
-    static unsafe void ReadExactly(SafeFileHandle file, string path, byte* dest, long count, long fileOffset)
-    {
-        while (count > 0)
-        {
-            int n = RandomAccess.Read(file, new Span<byte>(dest, (int)Math.Min(IoChunkBytes, count)), fileOffset);
+            int n = RandomAccess.Read(file, dest, fileOffset);
             if (n == 0) throw new SafeTensorsFormatException(path, $"unexpected end of file at byte {fileOffset}: the file is truncated (or shrank while being read)");
-            dest += n;
-            count -= n;
+            dest = dest[n..];
             fileOffset += n;
         }
     }
 
     /// <summary>Parses and checks the header: JSON shape, dtypes, byte counts, and offsets that
     /// tile the data section exactly. Returns the tensors in header order.</summary>
-    static (List<Entry> Entries, IReadOnlyDictionary<string, string> Metadata, long DataStart) ReadHeader(SafeFileHandle file, string path)
+    static (List<Entry> Entries, Dictionary<string, string> Metadata, long DataStart) ReadHeader(SafeFileHandle file, string path)
     {
         long length = RandomAccess.GetLength(file);
         if (length < 8)
             throw new SafeTensorsFormatException(path, $"the file has {length} bytes, fewer than the 8-byte header length (truncated, or not a safetensors file)");
         Span<byte> prefix = stackalloc byte[8];
-        ReadAll(file, path, prefix, 0);
+        ReadExactly(file, path, prefix, 0);
         ulong n = BinaryPrimitives.ReadUInt64LittleEndian(prefix);
         if (n > MaxHeaderBytes)
             throw new SafeTensorsFormatException(path, $"the header length is {n} bytes, more than the format's limit of {MaxHeaderBytes:N0} (corrupt header length, or not a safetensors file)");
@@ -293,7 +283,7 @@ public static class SafeTensors
         if (n < 2)
             throw new SafeTensorsFormatException(path, $"the header length is {n} bytes, too short for a JSON object");
         var bytes = new byte[n];
-        ReadAll(file, path, bytes, 8);
+        ReadExactly(file, path, bytes, 8);
         if (bytes[0] != (byte)'{')
             throw new SafeTensorsFormatException(path, $"the header does not start with '{{' (first byte 0x{bytes[0]:X2})");
 
@@ -312,6 +302,8 @@ public static class SafeTensors
         var metadata = new Dictionary<string, string>();
         using (doc)
         {
+            if (doc.RootElement.ValueKind != JsonValueKind.Object)
+                throw new SafeTensorsFormatException(path, $"the header is a JSON {doc.RootElement.ValueKind}, not an object");
             var seen = new HashSet<string>();
             foreach (var prop in doc.RootElement.EnumerateObject())
             {
@@ -364,7 +356,7 @@ public static class SafeTensors
         var dtype = dtypeJson.GetString()!;
         int found = Array.FindIndex(s_dtypes, d => d.Name == dtype);
         if (found < 0)
-            throw Bad($"unknown or unsupported dtype \"{dtype}\" (the engine reads {string.Join(", ", s_dtypes.Select(d => d.Name))})");
+            throw Bad($"unknown or unsupported dtype \"{dtype}\" (TorchSharp reads {string.Join(", ", s_dtypes.Select(d => d.Name))})");
         var type = s_dtypes[found].Type;
 
         if (!value.TryGetProperty("shape", out var shapeJson) || shapeJson.ValueKind != JsonValueKind.Array)
@@ -390,7 +382,7 @@ public static class SafeTensors
         long bytes;
         try
         {
-            bytes = type.ElementSize();
+            bytes = ElementSize(type);
             foreach (var s in shape) bytes = checked(bytes * s);
         }
         catch (OverflowException)
@@ -402,35 +394,38 @@ public static class SafeTensors
         return new Entry(name, dtype, type, shape, b, e);
     }
 
-    static void ReadAll(SafeFileHandle file, string path, Span<byte> dest, long fileOffset)
-    {
-        while (dest.Length > 0)
-        {
-            int n = RandomAccess.Read(file, dest, fileOffset);
-            if (n == 0) throw new SafeTensorsFormatException(path, $"unexpected end of file at byte {fileOffset}");
-            dest = dest[n..];
-            fileOffset += n;
-        }
-    }
-
     // ---- dtypes ----
+
+    static int ElementSize(ScalarType type) => type switch
+    {
+        ScalarType.Float64 or ScalarType.Int64 => 8,
+        ScalarType.Float32 or ScalarType.Int32 => 4,
+        ScalarType.Float16 or ScalarType.BFloat16 or ScalarType.Int16 => 2,
+        _ => 1,
+    };
 
     static string DTypeName(ScalarType type, string tensorName)
     {
         foreach (var (name, t) in s_dtypes)
             if (t == type) return name;
-        throw new NotSupportedException($"SafeTensors.Save: tensor '{tensorName}' is {type.TorchName()}, which the engine does not write (it writes {string.Join(", ", s_dtypes.Select(d => d.Type.TorchName()))})");
+        throw new NotSupportedException($"SafeTensors.Save: tensor '{tensorName}' is {type}, which has no safetensors name here (supported: {string.Join(", ", s_dtypes.Select(d => d.Type))})");
+    }
+
+    static void RequireAlive(Tensor tensor, string name)
+    {
+        if (tensor.IsInvalid)
+            throw new ObjectDisposedException(nameof(Tensor), $"SafeTensors.Save: tensor '{name}' was disposed");
     }
 
     static void RequireLittleEndian()
     {
         if (!BitConverter.IsLittleEndian)
-            throw new PlatformNotSupportedException("safetensors stores little-endian bytes; this engine copies tensor memory as is and needs a little-endian machine");
+            throw new PlatformNotSupportedException("safetensors stores little-endian bytes; this reader copies tensor memory as is and needs a little-endian machine");
     }
 }
 
-/// <summary>A file is not a valid safetensors file (corrupt, truncated, or a dtype the engine
-/// does not read): <see cref="Problem"/> says why. An <see cref="IOException"/>, so code that
+/// <summary>A file is not a valid safetensors file (corrupt, truncated, or a dtype TorchSharp
+/// does not have): <see cref="Problem"/> says why. An <see cref="IOException"/>, so code that
 /// handles unreadable files handles this too.</summary>
 public sealed class SafeTensorsFormatException(string path, string problem, Exception? inner = null)
     : IOException($"{path}: not a valid safetensors file: {problem}", inner)
