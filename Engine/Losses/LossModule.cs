@@ -1,0 +1,26 @@
+namespace Engine.Losses;
+
+/// <summary>
+/// A loss module of an input and a target (nn.MSELoss, nn.CrossEntropyLoss...) that drops into
+/// TorchSharp code: <c>forward(input, target)</c>, <c>call(input, target)</c>. Optional weight
+/// tensors are buffers, so <c>module.to(device)</c> moves them and <c>state_dict()</c> holds them.
+/// </summary>
+public abstract class LossModule : nn.Module<Tensor, Tensor, Tensor>
+{
+    protected LossModule(string name) : base(name) { }
+
+    /// <summary>Registers an optional weight as a buffer under <paramref name="name"/> (a new
+    /// reference, so the caller may dispose theirs).</summary>
+    protected void RegisterWeight(string name, Tensor? weight)
+    {
+        if (weight is not null) register_buffer(name, weight.alias().DetachFromDisposeScope());
+    }
+
+    /// <summary>The buffer as it is now (after <c>to()</c> too), or null if none was given.</summary>
+    protected Tensor? Buffer(string name)
+    {
+        foreach (var (n, b) in named_buffers(recurse: false))
+            if (n == name) return b;
+        return null;
+    }
+}
