@@ -139,6 +139,8 @@ public static class GradCheck
     /// <summary>The row-major multi-index of flat position <paramref name="j"/> in <paramref name="shape"/>.</summary>
     static TensorIndex[] Unravel(long j, long[] shape)
     {
+        // libtorch rejects an empty index list: a 0-d tensor is indexed by "...".
+        if (shape.Length == 0) return [TensorIndex.Ellipsis];
         return Multi(j, shape).Select(i => TensorIndex.Single(i)).ToArray();
     }
 
