@@ -38,10 +38,12 @@ internal static class LossParity
     /// <paramref name="inputs"/> (floating ones converted to <paramref name="dtype"/>; those
     /// flagged in <paramref name="differentiable"/> require grad) and asserts that values and the
     /// gradients of the flagged inputs agree within <paramref name="tolerance"/> (default: by dtype).
+    /// Every gradient being zero fails the comparison as vacuous unless <paramref name="gradientsMayAllBeZero"/>.
     /// Returns the value and gradient errors, for the log.
     /// </summary>
     public static (double Value, double Gradient) AssertParity(string what, Func<Tensor[], Tensor> ours, Func<Tensor[], Tensor> reference,
-        Tensor[] inputs, bool[] differentiable, ScalarType dtype = ScalarType.Float64, double? tolerance = null, bool compareGradients = true)
+        Tensor[] inputs, bool[] differentiable, ScalarType dtype = ScalarType.Float64, double? tolerance = null, bool compareGradients = true,
+        bool gradientsMayAllBeZero = false)
     {
         using var scope = NewDisposeScope();
         double tol = tolerance ?? Tolerance(dtype);
@@ -59,7 +61,7 @@ internal static class LossParity
         double valueError = Error(ya, yb);
         Assert.That(valueError, Is.LessThanOrEqualTo(tol), $"{what}: value error\n ours {ya.ToString(TorchSharp.TensorStringStyle.Julia)}\n TorchSharp {yb.ToString(TorchSharp.TensorStringStyle.Julia)}");
 
-        double gradError = 0;
+        double gradError = 0, gradScale = 0;
         if (compareGradients && differentiable.Any(d => d))
         {
             // The same upstream gradient for both, not all ones, so a per-element mistake shows.
@@ -69,14 +71,19 @@ internal static class LossParity
             for (int i = 0; i < inputs.Length; i++)
             {
                 if (!differentiable[i]) continue;
-                var ga = a[i].grad ?? zeros_like(a[i]);
-                var gb = b[i].grad ?? zeros_like(b[i]);
+                // Both sides must have produced a gradient, or the comparison would be vacuous.
+                var ga = a[i].grad;
+                var gb = b[i].grad;
+                Assert.That(ga is not null && gb is not null, $"{what}: input {i} got no gradient (ours {ga is not null}, reference {gb is not null})");
+                gradScale = Math.Max(gradScale, ToDoubles(gb!).Max(Math.Abs));
                 double e = Error(ga, gb);
                 gradError = Math.Max(gradError, e);
                 Assert.That(e, Is.LessThanOrEqualTo(tol),
                     $"{what}: gradient of input {i}\n ours {ga.ToString(TorchSharp.TensorStringStyle.Julia)}\n reference {gb.ToString(TorchSharp.TensorStringStyle.Julia)}");
             }
         }
+        if (compareGradients && differentiable.Any(d => d) && !gradientsMayAllBeZero)
+            Assert.That(gradScale, Is.GreaterThan(0), $"{what}: every gradient is zero, so the comparison would be vacuous");
         ErrorLog.Record(what, dtype, valueError, gradError);
         return (valueError, gradError);
     }

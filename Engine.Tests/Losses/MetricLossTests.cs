@@ -26,9 +26,14 @@ public class CosineEmbeddingTests
     public void Unbatched_pair_matches_torchsharp()
     {
         using var scope = NewDisposeScope();
-        var target = tensor(-1.0, ScalarType.Float64);
-        AssertParity("CosineEmbedding unbatched", x => Loss.CosineEmbedding(x[0], x[1], x[2], -0.5),
-            x => nn.functional.cosine_embedding_loss(x[0], x[1], x[2], -0.5), [Randn(6), Randn(6), target], [true, true, false]);
+        manual_seed(113);
+        foreach (var y in new[] { 1.0, -1.0 })
+        {
+            // A dissimilar pair with margin −1 is always inside the margin, so both targets have a gradient.
+            var target = tensor(y, ScalarType.Float64);
+            AssertParity($"CosineEmbedding unbatched y={y}", x => Loss.CosineEmbedding(x[0], x[1], x[2], -1),
+                x => nn.functional.cosine_embedding_loss(x[0], x[1], x[2], -1), [Randn(6), Randn(6), target], [true, true, false]);
+        }
     }
 
     [Test]

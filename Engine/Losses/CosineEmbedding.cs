@@ -26,7 +26,7 @@ namespace Engine.Losses
             if (!(input1.dim() is 1 or 2) || target.dim() != input1.dim() - 1 || (input1.dim() == 2 && target.shape[0] != input1.shape[0]))
                 throw new ArgumentException(
                     $"{name}: expected inputs [N, D] with target [N], or inputs [D] with a 0-d target; got inputs {ShapeOf(input1)} and target {ShapeOf(target)}");
-            if (target.device != input1.device)
+            if (!SameDevice(target, input1))
                 throw new ArgumentException($"{name}: target is on {target.device} but the inputs are on {input1.device}");
 
             using var scope = NewDisposeScope();

@@ -138,8 +138,8 @@ namespace Engine.Losses
         {
             if (!IsIntegral(lengths.dtype) || lengths.dim() > 1)
                 throw new ArgumentException($"{name}: {what} must be an integer tensor [N] (or 0-d), got {DTypeName(lengths.dtype)} {ShapeOf(lengths)}");
-            using var asLong = lengths.to(ScalarType.Int64).cpu().reshape(-1);
-            return asLong.data<long>().ToArray();
+            using var scope = NewDisposeScope();
+            return lengths.to(ScalarType.Int64).cpu().reshape(-1).data<long>().ToArray();
         }
 
         /// <summary>The labels of every target as one host array, with each sequence's offset into it.</summary>
@@ -171,8 +171,8 @@ namespace Engine.Losses
                     $"{name}: targets must be padded [N, S] or concatenated [sum of target lengths]" + (batched ? "" : " ([S] for one sequence)") +
                     $", got {ShapeOf(targets)}");
 
-            using var asLong = targets.to(ScalarType.Int64).cpu().contiguous().reshape(-1);
-            var labels = asLong.data<long>().ToArray();
+            long[] labels;
+            using (NewDisposeScope()) labels = targets.to(ScalarType.Int64).cpu().contiguous().reshape(-1).data<long>().ToArray();
             for (int n = 0; n < batch; n++)
                 for (long j = 0; j < targetLengths[n]; j++)
                 {

@@ -57,9 +57,12 @@ public static partial class Loss
         if (other.is_floating_point() && other.dtype != input.dtype)
             throw new ArgumentException(
                 $"{name}: {otherName} is {DTypeName(other.dtype)} {ShapeOf(other)} but the input is {DTypeName(input.dtype)} {ShapeOf(input)}; convert one of them");
-        if (other.device != input.device)
+        if (!SameDevice(other, input))
             throw new ArgumentException($"{name}: {otherName} is on {other.device} but the input is on {input.device}");
     }
+
+    /// <summary>Device is a class: compare its type and index, not the references.</summary>
+    internal static bool SameDevice(Tensor a, Tensor b) => a.device_type == b.device_type && a.device_index == b.device_index;
 
     /// <summary>Whether <paramref name="from"/> broadcasts to exactly <paramref name="to"/>.</summary>
     internal static bool BroadcastsTo(long[] from, long[] to)

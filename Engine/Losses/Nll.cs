@@ -71,7 +71,7 @@ namespace Engine.Losses
                     $"{name}: target {ShapeOf(target)} does not fit input {ShapeOf(input)}: class indices need shape {ShapeOf(expected)} " +
                     $"(the input without its class dim {classDim})" +
                     (name == "CrossEntropy" ? $", class probabilities the input's shape {ShapeOf(input)}" : ""));
-            if (target.device != input.device)
+            if (!SameDevice(target, input))
                 throw new ArgumentException($"{name}: target is on {target.device} but the input is on {input.device}");
             long classes = inShape[classDim];
             CheckWeight(name, input, weight, classes);
