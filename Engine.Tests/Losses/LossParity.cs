@@ -76,7 +76,7 @@ internal static class LossParity
                 var gb = b[i].grad;
                 Assert.That(ga is not null && gb is not null, $"{what}: input {i} got no gradient (ours {ga is not null}, reference {gb is not null})");
                 gradScale = Math.Max(gradScale, ToDoubles(gb!).Max(Math.Abs));
-                double e = Error(ga, gb);
+                double e = Error(ga!, gb!);
                 gradError = Math.Max(gradError, e);
                 Assert.That(e, Is.LessThanOrEqualTo(tol),
                     $"{what}: gradient of input {i}\n ours {ga.ToString(TorchSharp.TensorStringStyle.Julia)}\n reference {gb.ToString(TorchSharp.TensorStringStyle.Julia)}");
