@@ -79,7 +79,7 @@ internal static class LossParity
                 double e = Error(ga!, gb!);
                 gradError = Math.Max(gradError, e);
                 Assert.That(e, Is.LessThanOrEqualTo(tol),
-                    $"{what}: gradient of input {i}\n ours {ga.ToString(TorchSharp.TensorStringStyle.Julia)}\n reference {gb.ToString(TorchSharp.TensorStringStyle.Julia)}");
+                    $"{what}: gradient of input {i}\n ours {ga!.ToString(TorchSharp.TensorStringStyle.Julia)}\n reference {gb!.ToString(TorchSharp.TensorStringStyle.Julia)}");
             }
         }
         if (compareGradients && differentiable.Any(d => d) && !gradientsMayAllBeZero)

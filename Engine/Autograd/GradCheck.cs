@@ -68,7 +68,7 @@ public static class GradCheck
             for (int i = 0; i < leaves.Length; i++)
             {
                 var grad = leaves[i].grad;
-                analytic[i][k] = grad is null ? new double[leaves[i].numel()] : grad.contiguous().data<double>().ToArray();
+                analytic[i][k] = grad is null ? new double[leaves[i].numel()] : grad.contiguous().cpu().data<double>().ToArray();
                 grad?.zero_();
             }
         }

@@ -1,9 +1,12 @@
 namespace Engine.Losses;
 
 /// <summary>
-/// A loss module of an input and a target (nn.MSELoss, nn.CrossEntropyLoss...) that drops into
-/// TorchSharp code: <c>forward(input, target)</c>, <c>call(input, target)</c>. Optional weight
-/// tensors are buffers, so <c>module.to(device)</c> moves them and <c>state_dict()</c> holds them.
+/// A loss module of two tensors, an input and a target (nn.MSELoss, nn.CrossEntropyLoss...; for
+/// NT-Xent the two views), that drops into TorchSharp code typed on
+/// <c>nn.Module&lt;Tensor, Tensor, Tensor&gt;</c>: <c>forward(input, target)</c>, <c>call(input, target)</c>.
+/// Optional weight tensors are buffers, so <c>module.to(device or dtype)</c> moves them and
+/// <c>state_dict()</c> holds them. Losses of three or four tensors (cosine embedding, ranking,
+/// triplet, InfoNCE, CTC) derive from TorchSharp's wider <c>nn.Module&lt;...&gt;</c> directly.
 /// </summary>
 public abstract class LossModule : nn.Module<Tensor, Tensor, Tensor>
 {
