@@ -79,12 +79,32 @@ public abstract class BatchNorm : nn.Module<Tensor, Tensor>
     public bool UseFusedKernel { get; set; }
 
     /// <summary>γ, present when affine.</summary>
-    public Parameter? weight => _weight;
+    public Parameter? weight
+    {
+        get => _weight;
+        set { _weight?.Dispose(); _weight = value?.DetachFromDisposeScope() as Parameter; ConditionallyRegisterParameter("weight", _weight); }
+    }
     /// <summary>β, present when affine.</summary>
-    public Parameter? bias => _bias;
-    public Tensor? running_mean => _running_mean;
-    public Tensor? running_var => _running_var;
-    public Tensor? num_batches_tracked => _num_batches_tracked;
+    public Parameter? bias
+    {
+        get => _bias;
+        set { _bias?.Dispose(); _bias = value?.DetachFromDisposeScope() as Parameter; ConditionallyRegisterParameter("bias", _bias); }
+    }
+    public Tensor? running_mean
+    {
+        get => _running_mean;
+        set { _running_mean?.Dispose(); _running_mean = value?.DetachFromDisposeScope(); ConditionallyRegisterBuffer("running_mean", _running_mean); }
+    }
+    public Tensor? running_var
+    {
+        get => _running_var;
+        set { _running_var?.Dispose(); _running_var = value?.DetachFromDisposeScope(); ConditionallyRegisterBuffer("running_var", _running_var); }
+    }
+    public Tensor? num_batches_tracked
+    {
+        get => _num_batches_tracked;
+        set { _num_batches_tracked?.Dispose(); _num_batches_tracked = value?.DetachFromDisposeScope(); ConditionallyRegisterBuffer("num_batches_tracked", _num_batches_tracked); }
+    }
 
     /// <summary>Input ranks this layer accepts and how to say so in an error.</summary>
     protected abstract (long[] Ranks, string Expected) InputRanks { get; }

@@ -56,8 +56,16 @@ public sealed class LayerNorm : nn.Module<Tensor, Tensor>
     /// <summary>Use libtorch's fused layer_norm kernel instead of the formula in tensor ops.</summary>
     public bool UseFusedKernel { get; set; }
 
-    public Parameter? weight => _weight;
-    public Parameter? bias => _bias;
+    public Parameter? weight
+    {
+        get => _weight;
+        set { _weight?.Dispose(); _weight = value?.DetachFromDisposeScope() as Parameter; ConditionallyRegisterParameter("weight", _weight); }
+    }
+    public Parameter? bias
+    {
+        get => _bias;
+        set { _bias?.Dispose(); _bias = value?.DetachFromDisposeScope() as Parameter; ConditionallyRegisterParameter("bias", _bias); }
+    }
 
     public override Tensor forward(Tensor input)
     {

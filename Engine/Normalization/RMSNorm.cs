@@ -41,7 +41,11 @@ public sealed class RMSNorm : nn.Module<Tensor, Tensor>
     /// <summary>ε under the root; null: the input dtype's machine epsilon.</summary>
     public double? eps { get; set; }
     public bool elementwise_affine { get; }
-    public Parameter? weight => _weight;
+    public Parameter? weight
+    {
+        get => _weight;
+        set { _weight?.Dispose(); _weight = value?.DetachFromDisposeScope() as Parameter; ConditionallyRegisterParameter("weight", _weight); }
+    }
 
     public override Tensor forward(Tensor input)
     {
