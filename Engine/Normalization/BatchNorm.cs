@@ -28,7 +28,8 @@ namespace Engine.Normalization;
 /// <para>
 /// The forward pass is the formula above in tensor ops, differentiated by autograd;
 /// <see cref="UseFusedKernel"/> switches to libtorch's fused batch_norm kernel (same parameters,
-/// same buffers). Parameters <c>weight</c> (γ), <c>bias</c> (β) and buffers <c>running_mean</c>,
+/// same buffers); <see cref="GhostBatchSize"/> normalizes ghost batches instead of the whole batch.
+/// Parameters <c>weight</c> (γ), <c>bias</c> (β) and buffers <c>running_mean</c>,
 /// <c>running_var</c>, <c>num_batches_tracked</c> (int64) carry PyTorch's names, so state_dicts
 /// interoperate with TorchSharp's and PyTorch's BatchNorm. Checked against TorchSharp's
 /// nn.BatchNorm1d/2d/3d (outputs, gradients, running statistics) in Engine.Tests/Normalization.
@@ -77,6 +78,24 @@ public abstract class BatchNorm : nn.Module<Tensor, Tensor>
 
     /// <summary>Use libtorch's fused batch_norm kernel instead of the formula in tensor ops.</summary>
     public bool UseFusedKernel { get; set; }
+
+    /// <summary>
+    /// Ghost batch normalization (Hoffer, Hubara and Soudry, 2017): in training, split each batch
+    /// into ghost batches of this many samples (the last may be smaller) and normalize each with its
+    /// own μ, σ², as if they were separate batches: every ghost batch updates the running estimates
+    /// and counts in num_batches_tracked. Keeps the noise of small batches (the recipe's point that
+    /// smaller batches regularize more) while computing on a large one. Null: off. Eval ignores it.
+    /// </summary>
+    public int? GhostBatchSize
+    {
+        get => _ghostBatchSize;
+        set
+        {
+            if (value is <= 0) throw new ArgumentOutOfRangeException(nameof(value), value, $"{GetName()}: GhostBatchSize must be positive (or null)");
+            _ghostBatchSize = value;
+        }
+    }
+    int? _ghostBatchSize;
 
     /// <summary>γ, present when affine.</summary>
     public Parameter? weight
@@ -130,10 +149,23 @@ public abstract class BatchNorm : nn.Module<Tensor, Tensor>
 
         // Batch statistics in training, and in eval when there are no running estimates.
         var useBatchStats = training || _running_mean is null;
-        var valuesPerChannel = input.numel() / num_features;
+        var ghost = training && GhostBatchSize is { } g && g < input.size(0) ? GhostBatchSize : null;
+        // The smallest batch that is normalized on its own: the last ghost batch, or the whole batch.
+        var smallest = ghost is { } gs ? (input.size(0) % gs == 0 ? gs : input.size(0) % gs) : input.size(0);
+        var valuesPerChannel = smallest * (input.numel() / Math.Max(1, input.size(0) * num_features));
         if (useBatchStats && valuesPerChannel <= 1)
-            throw new ArgumentException($"{name}: expected more than 1 value per channel when using batch statistics (training), got input of shape {NormChecks.Shape(input)}: the batch variance would be 0 and its unbiased estimate undefined", nameof(input));
+            throw new ArgumentException($"{name}: expected more than 1 value per channel when using batch statistics (training), got input of shape {NormChecks.Shape(input)}{(ghost is null ? "" : $" in ghost batches of {ghost}")}: the batch variance would be 0 and its unbiased estimate undefined", nameof(input));
 
+        if (ghost is null) return Normalize(input, useBatchStats);
+        using var scope = NewDisposeScope();
+        var parts = input.split(ghost.Value, 0).Select(part => Normalize(part, useBatchStats)).ToArray();
+        return cat(parts, 0).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>One batch (or ghost batch): statistics, running-estimate update, normalization.</summary>
+    Tensor Normalize(Tensor input, bool useBatchStats)
+    {
+        var valuesPerChannel = input.numel() / num_features;
         // Buffers exist exactly when they are used: updated in training, read in eval.
         var factor = 0.0;
         var update = training && track_running_stats;
