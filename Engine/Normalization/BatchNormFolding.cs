@@ -53,7 +53,9 @@ public static class BatchNormFolding
     /// A copy of <paramref name="model"/> where every Linear or Conv2d directly followed by an
     /// eval-mode BatchNorm (Engine's <see cref="BatchNorm"/> or TorchSharp's) becomes one Linear or
     /// Conv2d with the folded W', b', and the BatchNorm is dropped; nested Sequentials are folded
-    /// too. Other modules are shared with <paramref name="model"/>, not copied (disposing one model
+    /// too. A BatchNorm after anything else (an activation, a pooling, Conv1d/Conv3d, a custom
+    /// module) stays as it is; the Linear case assumes the BatchNorm's channels are the Linear's
+    /// output features, i.e. (N, features) inputs. Other modules are shared with <paramref name="model"/>, not copied (disposing one model
     /// disposes them for both). The result is in eval mode. Throws ArgumentException, before any
     /// change, for a BatchNorm still in training mode, without running statistics, or whose channel
     /// count differs from the layer before it.
