@@ -13,7 +13,7 @@ internal static unsafe class NAdamKernel
     internal struct Args
     {
         public nint P, G, ExpAvg, ExpAvgSq;
-        public double Beta1, Beta2, Eps, BiasCorrection2, GradStep, MomentStep, WeightDecay;
+        public double Beta1, Beta2, Eps, BiasCorrection2, GradStep, MomentStep, WeightDecay, DecayFactor;
         public bool Maximize;
     }
 
@@ -27,21 +27,23 @@ internal static unsafe class NAdamKernel
         T* p = (T*)a.P + start, g = (T*)a.G + start, m = (T*)a.ExpAvg + start, v = (T*)a.ExpAvgSq + start;
         T wd = T.CreateTruncating(a.WeightDecay), b1 = T.CreateTruncating(a.Beta1), c1 = T.CreateTruncating(1 - a.Beta1);
         T b2 = T.CreateTruncating(a.Beta2), c2 = T.CreateTruncating(1 - a.Beta2), eps = T.CreateTruncating(a.Eps);
-        T bc2 = T.CreateTruncating(a.BiasCorrection2);
+        T bc2 = T.CreateTruncating(a.BiasCorrection2), decay = T.CreateTruncating(a.DecayFactor);
         T gstep = T.CreateTruncating(a.GradStep), mstep = T.CreateTruncating(a.MomentStep);
-        bool decay = a.WeightDecay != 0;
+        bool coupled = a.WeightDecay != 0, decoupled = a.DecayFactor != 1;
         long i = 0;
         if (Vector.IsHardwareAccelerated && count >= Vector<T>.Count)
         {
             var vwd = new Vector<T>(wd); var vb1 = new Vector<T>(b1); var vc1 = new Vector<T>(c1);
             var vb2 = new Vector<T>(b2); var vc2 = new Vector<T>(c2); var veps = new Vector<T>(eps);
-            var vbc2 = new Vector<T>(bc2); var vgstep = new Vector<T>(gstep); var vmstep = new Vector<T>(mstep);
+            var vbc2 = new Vector<T>(bc2); var vdecay = new Vector<T>(decay);
+            var vgstep = new Vector<T>(gstep); var vmstep = new Vector<T>(mstep);
             for (; i <= count - Vector<T>.Count; i += Vector<T>.Count)
             {
                 var gi = Vector.Load(g + i);
                 var pi = Vector.Load(p + i);
                 if (a.Maximize) gi = -gi;
-                if (decay) gi = AdamKernel.Fma(pi, vwd, gi);
+                if (decoupled) pi *= vdecay;
+                if (coupled) gi = AdamKernel.Fma(pi, vwd, gi);
                 var mi = AdamKernel.Fma(gi, vc1, Vector.Load(m + i) * vb1);
                 var vi = AdamKernel.Fma(vc2 * gi, gi, Vector.Load(v + i) * vb2);
                 mi.Store(m + i);
@@ -55,7 +57,8 @@ internal static unsafe class NAdamKernel
         {
             T gi = g[i], pi = p[i];
             if (a.Maximize) gi = -gi;
-            if (decay) gi = T.FusedMultiplyAdd(pi, wd, gi);
+            if (decoupled) pi *= decay;
+            if (coupled) gi = T.FusedMultiplyAdd(pi, wd, gi);
             T mi = T.FusedMultiplyAdd(gi, c1, m[i] * b1);
             T vi = T.FusedMultiplyAdd(c2 * gi, gi, v[i] * b2);
             m[i] = mi;

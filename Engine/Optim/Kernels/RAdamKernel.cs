@@ -3,18 +3,18 @@ using System.Numerics;
 namespace Engine.Optim.Kernels;
 
 /// <summary>
-/// RAdam's whole update of one parameter in one sweep over p, g, m and v, in PyTorch 1.13's
-/// operation order and libtorch's roundings (add-with-alpha and addcmul fuse a·b + c; a scalar
-/// divided by a tensor is the tensor's reciprocal times the scalar):
+/// RAdam's whole update of one parameter in one sweep over p, g, m and v, in PyTorch's operation
+/// order and libtorch's roundings (add-with-alpha and addcmul fuse a·b + c; a scalar divided by a
+/// tensor is the tensor's reciprocal times the scalar):
 /// m = β₁m + (1−β₁)g;  v = β₂v + (1−β₂)g²;  m̂ = m / (1−β₁ᵗ);
-/// p = p − ((m̂·η)·(1/(√v + ε))·√(1−β₂ᵗ))·r  when rectified, else p = p − m̂·η.
+/// p = p − ((m̂·η)·(1/(√v + ε)·√(1−β₂ᵗ)))·r  when rectified, else p = p − m̂·η.
 /// </summary>
 internal static unsafe class RAdamKernel
 {
     internal struct Args
     {
         public nint P, G, ExpAvg, ExpAvgSq;
-        public double Beta1, Beta2, Eps, Lr, BiasCorrection1, BiasCorrection2Sqrt, Rectification, WeightDecay;
+        public double Beta1, Beta2, Eps, Lr, BiasCorrection1, BiasCorrection2Sqrt, Rectification, WeightDecay, DecayFactor;
         public bool Rectified, Maximize;
     }
 
@@ -29,21 +29,22 @@ internal static unsafe class RAdamKernel
         T wd = T.CreateTruncating(a.WeightDecay), b1 = T.CreateTruncating(a.Beta1), c1 = T.CreateTruncating(1 - a.Beta1);
         T b2 = T.CreateTruncating(a.Beta2), c2 = T.CreateTruncating(1 - a.Beta2), eps = T.CreateTruncating(a.Eps);
         T bc1 = T.CreateTruncating(a.BiasCorrection1), bc2 = T.CreateTruncating(a.BiasCorrection2Sqrt);
-        T lr = T.CreateTruncating(a.Lr), rect = T.CreateTruncating(a.Rectification);
-        bool decay = a.WeightDecay != 0, rectified = a.Rectified;
+        T lr = T.CreateTruncating(a.Lr), rect = T.CreateTruncating(a.Rectification), decay = T.CreateTruncating(a.DecayFactor);
+        bool coupled = a.WeightDecay != 0, decoupled = a.DecayFactor != 1, rectified = a.Rectified;
         long i = 0;
         if (Vector.IsHardwareAccelerated && count >= Vector<T>.Count)
         {
             var vwd = new Vector<T>(wd); var vb1 = new Vector<T>(b1); var vc1 = new Vector<T>(c1);
             var vb2 = new Vector<T>(b2); var vc2 = new Vector<T>(c2); var veps = new Vector<T>(eps);
             var vbc1 = new Vector<T>(bc1); var vbc2 = new Vector<T>(bc2); var vlr = new Vector<T>(lr);
-            var vrect = new Vector<T>(rect);
+            var vrect = new Vector<T>(rect); var vdecay = new Vector<T>(decay);
             for (; i <= count - Vector<T>.Count; i += Vector<T>.Count)
             {
                 var gi = Vector.Load(g + i);
                 var pi = Vector.Load(p + i);
                 if (a.Maximize) gi = -gi;
-                if (decay) gi = AdamKernel.Fma(pi, vwd, gi);
+                if (decoupled) pi *= vdecay;
+                if (coupled) gi = AdamKernel.Fma(pi, vwd, gi);
                 var mi = AdamKernel.Fma(gi, vc1, Vector.Load(m + i) * vb1);
                 var vi = AdamKernel.Fma(vc2 * gi, gi, Vector.Load(v + i) * vb2);
                 mi.Store(m + i);
@@ -57,7 +58,8 @@ internal static unsafe class RAdamKernel
         {
             T gi = g[i], pi = p[i];
             if (a.Maximize) gi = -gi;
-            if (decay) gi = T.FusedMultiplyAdd(pi, wd, gi);
+            if (decoupled) pi *= decay;
+            if (coupled) gi = T.FusedMultiplyAdd(pi, wd, gi);
             T mi = T.FusedMultiplyAdd(gi, c1, m[i] * b1);
             T vi = T.FusedMultiplyAdd(c2 * gi, gi, v[i] * b2);
             m[i] = mi;
