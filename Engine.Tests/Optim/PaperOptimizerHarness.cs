@@ -240,12 +240,13 @@ internal static class PaperChecks
 
     /// <summary>
     /// Two runs of the same update that differ only in rounding (a fused kernel against libtorch's
-    /// ops, which round alike up to an FMA contraction): float64 within 1e-13 relative over the
-    /// first 10 steps and 1e-10 over 200 (measured ≤ 3e-13); float32 within 1e-5 over the first 10
-    /// steps (1–2 ulps a step; a formula error shows at 1e-3 or more) and 2e-3 absolute over 200
-    /// steps: this MLP's trajectory amplifies a float32 ulp by 10³–10⁴ over 200 steps of an
-    /// adaptive method (measured up to 3e-4 absolute, 0.3 relative on a weight near zero, for
-    /// NAdam), while the weights move by up to 0.4.
+    /// ops, which round alike up to an FMA contraction or the order of a multiply and a divide):
+    /// float64 within 1e-13 relative over the first 10 steps and 1e-10 over 200 (measured
+    /// ≤ 3.4e-13); float32 within 2e-5 relative over the first 10 steps (a few ulps; measured
+    /// ≤ 6e-6; a formula error shows at 1e-3 or more) and 2e-2 absolute over 200 steps: this MLP's
+    /// float32 trajectory under NAdam amplifies an ulp by 10⁴–10⁵ over 200 steps (measured up to
+    /// 1e-2 absolute, 0.3 relative on a weight near zero, depending on which of libtorch's
+    /// roundings the kernel copies), while the weights move by up to 0.6.
     /// </summary>
     public static void AssertRoundingOnly((double First, double Worst, double WorstAbs, double Loss) r, ScalarType dtype)
     {
@@ -256,8 +257,8 @@ internal static class PaperChecks
         }
         else
         {
-            Assert.That(r.First, Is.LessThan(1e-5), "max relative difference over the first 10 steps");
-            Assert.That(r.WorstAbs, Is.LessThan(2e-3), "max absolute difference over the run");
+            Assert.That(r.First, Is.LessThan(2e-5), "max relative difference over the first 10 steps");
+            Assert.That(r.WorstAbs, Is.LessThan(2e-2), "max absolute difference over the run");
         }
     }
 

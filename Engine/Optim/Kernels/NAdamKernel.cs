@@ -3,9 +3,9 @@ using System.Numerics;
 namespace Engine.Optim.Kernels;
 
 /// <summary>
-/// NAdam's whole update of one parameter in one sweep over p, g, m and v, with libtorch's
-/// roundings (add-with-alpha and addcmul fuse a·b + c; addcdiv is (s·t₁)/t₂ then a plain add;
-/// division by a scalar divides by the scalar in the tensor's dtype):
+/// NAdam's whole update of one parameter in one sweep over p, g, m and v, with libtorch 2.10's
+/// roundings (add-with-alpha and addcmul fuse a·b + c; addcdiv is s·(t₁/t₂) then a plain add —
+/// libtorch 1.13 computed (s·t₁)/t₂; division by a scalar divides by the scalar in the tensor's dtype):
 /// m = β₁m + (1−β₁)g;  v = β₂v + (1−β₂)g²;  d = √(v / (1−β₂ᵗ)) + ε;  p = p + c₁g/d;  p = p + c₂m/d.
 /// </summary>
 internal static unsafe class NAdamKernel
@@ -49,8 +49,8 @@ internal static unsafe class NAdamKernel
                 mi.Store(m + i);
                 vi.Store(v + i);
                 var denom = Vector.SquareRoot(vi / vbc2) + veps;
-                pi += vgstep * gi / denom;
-                (pi + vmstep * mi / denom).Store(p + i);
+                pi += vgstep * (gi / denom);
+                (pi + vmstep * (mi / denom)).Store(p + i);
             }
         }
         for (; i < count; i++)
@@ -64,8 +64,8 @@ internal static unsafe class NAdamKernel
             m[i] = mi;
             v[i] = vi;
             T denom = T.Sqrt(vi / bc2) + eps;
-            pi += gstep * gi / denom;
-            p[i] = pi + mstep * mi / denom;
+            pi += gstep * (gi / denom);
+            p[i] = pi + mstep * (mi / denom);
         }
     }
 }
