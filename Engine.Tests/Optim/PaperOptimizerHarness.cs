@@ -139,19 +139,19 @@ internal static class PaperChecks
     }
 
     /// <summary>
-    /// The Engine optimizer follows the float64 reference: within 1e-13 relative over the first 10
-    /// steps (a wrong formula shows here, at 1e-6 or more) and <paramref name="tolerance"/> over
-    /// the whole run (float64 rounding — norm summation order, FMA contraction, BLAS kernels that
-    /// differ between Intel and AMD — starts near 1e-16 a step and grows along the trajectory; the
-    /// legacy runs measured 1e-14 to 8e-12 by step 100, so 1e-9 leaves two orders for other CPUs),
-    /// and the weights moved by more than <paramref name="minMoved"/>.
+    /// The Engine optimizer follows the float64 reference: within 1e-11 relative over the first 10
+    /// steps (a wrong formula shows here, at 1e-6 or more; measured ≤ 4.3e-14) and
+    /// <paramref name="tolerance"/> over the whole run (float64 rounding — norm summation order,
+    /// FMA contraction, BLAS kernels that differ between Intel and AMD — starts near 1e-16 a step
+    /// and grows along the trajectory; measured ≤ 6.6e-12 by step 100, so 1e-9 leaves two orders
+    /// for other CPUs), and the weights moved by more than <paramref name="minMoved"/>.
     /// </summary>
     public static void AssertMatchesReference(Func<Parameter[], Optimizer> make, Action<RefTensor[], double[][], int> referenceStep,
         int steps = 100, double minMoved = 1e-2, double tolerance = 1e-9)
     {
         var (firstSteps, worst, moved) = AgainstReference(make, referenceStep, steps);
         TestContext.Out.WriteLine($"max relative difference: {firstSteps:e2} over 10 steps, {worst:e2} over {steps}; weights moved up to {moved:e2}");
-        Assert.That(firstSteps, Is.LessThan(1e-13), "max relative difference over the first 10 steps");
+        Assert.That(firstSteps, Is.LessThan(1e-11), "max relative difference over the first 10 steps");
         Assert.That(worst, Is.LessThan(tolerance), $"max relative difference over {steps} steps");
         Assert.That(moved, Is.GreaterThan(minMoved), "the weights must move, or agreement proves nothing");
     }
