@@ -76,7 +76,7 @@ public sealed class ParamState : TorchSharp.Modules.OptimizerState, IDisposable
         {
             writer.Write(name);
             writer.Write((int)t.dtype);
-            writer.Write(t.dim());
+            writer.Write((int)t.dim());   // dim() is a long; LoadStateDict reads an Int32
             foreach (var d in t.shape) writer.Write(d);
             using var cpu = t.cpu().contiguous();
             var bytes = cpu.bytes;

@@ -15,13 +15,13 @@ public sealed class AdafactorOptions : OptimizerOptions
     public double Beta1 { get; set; }
     /// <summary>Scale the step by the parameter's RMS (the "relative" in relative step size).</summary>
     public bool ScaleParameter { get; set; } = true;
-    /// <summary>Use the time-dependent step ρₜ = min(10⁻², 1/√t) instead of <see cref="OptimizerOptions.LearningRate"/>,
+    /// <summary>Use the time-dependent step ρₜ = min(10⁻², 1/√t) instead of the learning rate,
     /// which is then ignored (so are schedules that set it).</summary>
     public bool RelativeStep { get; set; } = true;
     /// <summary>Warm up the relative step: ρₜ = min(10⁻⁶·t, 1/√t).</summary>
     public bool WarmupInit { get; set; }
 
-    public override double? Momentum { get => Beta1 > 0 ? Beta1 : null; set => Beta1 = value ?? 0; }
+    public override double? Momentum { get => Beta1; set => Beta1 = value ?? 0; }
 
     public override void Validate()
     {
@@ -29,11 +29,11 @@ public sealed class AdafactorOptions : OptimizerOptions
         CheckNonNegative(Eps1, "eps1");
         CheckNonNegative(Eps2, "eps2");
         if (!double.IsFinite(ClipThreshold) || ClipThreshold <= 0)
-            throw new ArgumentOutOfRangeException(nameof(ClipThreshold), ClipThreshold, "clip threshold d must be finite and > 0");
+            throw new ArgumentOutOfRangeException("clip_threshold", ClipThreshold, "Adafactor: clip_threshold d must be finite and > 0");
         if (!double.IsFinite(DecayRate) || DecayRate >= 0)
-            throw new ArgumentOutOfRangeException(nameof(DecayRate), DecayRate, "decay rate c must be finite and < 0 (β̂₂ₜ = 1 − t^c)");
+            throw new ArgumentOutOfRangeException("decay_rate", DecayRate, "Adafactor: decay_rate c must be finite and < 0 (β̂₂ₜ = 1 − t^c)");
         CheckBeta(Beta1, "beta1");
-        if (WarmupInit && !RelativeStep) throw new ArgumentException("Adafactor: warmup_init requires relative_step");
+        if (WarmupInit && !RelativeStep) throw new ArgumentException("Adafactor: warmup_init requires relative_step (no lr)", "warmup_init");
     }
 
     public override IEnumerable<(string Name, double Value)> Values() =>
@@ -62,7 +62,7 @@ public sealed class AdafactorOptions : OptimizerOptions
 /// <summary>
 /// Adafactor (Shazeer and Stern, 2018, "Adafactor: Adaptive Learning Rates with Sublinear Memory
 /// Cost", Algorithms 4 and 5), as HF transformers' Adafactor documents and runs it: the second
-/// moment of an n×m matrix is kept as its row sums R and column sums C (n + m numbers instead of
+/// moment of an n×m matrix is kept as its row and column means R and C (n + m numbers instead of
 /// n·m), the step is relative to the parameter's scale, and updates are clipped by their RMS.
 /// <code>
 /// t ← t + 1;  g ← ∇f(θ)  (−∇ if maximize)
@@ -79,13 +79,14 @@ public sealed class AdafactorOptions : OptimizerOptions
 /// θ ← θ − λ·αₜ·θ − Û                                        decoupled weight decay λ
 /// </code>
 /// State: exp_avg_sq_row / exp_avg_sq_col (factored) or exp_avg_sq, and exp_avg with β₁ > 0.
-/// Checked against the paper's algorithm written in float64 in the test.
+/// Row/column reductions make the update not elementwise, so there is one path. Checked against
+/// the paper's algorithm written in float64 in the test.
 /// </summary>
 public sealed class Adafactor : Optimizer
 {
     /// <summary>With <paramref name="lr"/> null the relative step size is used (the paper's
     /// default); giving an lr turns it off, as HF's Adafactor(lr=..., relative_step=False).</summary>
-    public Adafactor(IEnumerable<Tensor> parameters, double? lr = null, double eps1 = 1e-30, double eps2 = 1e-3,
+    public Adafactor(IEnumerable<Parameter> parameters, double? lr = null, double eps1 = 1e-30, double eps2 = 1e-3,
         double clipThreshold = 1.0, double decayRate = -0.8, double beta1 = 0, double weightDecay = 0,
         bool scaleParameter = true, bool warmupInit = false, bool maximize = false)
         : this([new ParamGroupSpec(parameters)], lr, eps1, eps2, clipThreshold, decayRate, beta1, weightDecay, scaleParameter, warmupInit, maximize) { }
@@ -100,57 +101,55 @@ public sealed class Adafactor : Optimizer
             WarmupInit = warmupInit, Maximize = maximize,
         }) { }
 
+    /// <summary>Root mean square, as a 0-d tensor.</summary>
+    static Tensor Rms(Tensor x) => x.norm().div_(Math.Sqrt(x.numel()));
+
     protected override void Update(ParamGroup group)
     {
         var o = (AdafactorOptions)group.Options;
-        foreach (var p in group.Parameters) UpdateReadable(p, o);
-    }
-
-    /// <summary>Root mean square, as a 0-d tensor.</summary>
-    static Tensor Rms(Tensor x) => x.Norm().Div_(Math.Sqrt(x.NumEl));
-
-    void UpdateReadable(Tensor p, AdafactorOptions o)
-    {
-        var g = p.Grad;
-        if (g is null || p.NumEl == 0) return;
-        if (o.Maximize) g = -g;
-        var state = State(p);
-        long t = ++state.Step;
-
-        // αₜ stays a 0-d tensor on the parameter's device: no host sync.
-        double rho = o.RelativeStep ? Math.Min(o.WarmupInit ? 1e-6 * t : 1e-2, 1 / Math.Sqrt(t)) : o.LearningRate;
-        var alpha = o.ScaleParameter ? Rms(p).Clamp_(min: o.Eps2).Mul_(rho) : Torch.Scalar(rho, p.DType, p.Device);
-        double beta2t = 1 - Math.Pow(t, o.DecayRate);
-
-        var squared = g.Square().Add_(o.Eps1);
-        Tensor update;
-        if (p.Dim >= 2)
+        foreach (var p in group.Parameters)
         {
-            var shape = p.Shape;
-            var row = state.GetOrCreate("exp_avg_sq_row", () => Torch.Zeros(shape[..^1], p.DType, p.Device));
-            var col = state.GetOrCreate("exp_avg_sq_col", () => Torch.Zeros([.. shape[..^2], shape[^1]], p.DType, p.Device));
-            row.Mul_(beta2t).Add_(squared.Mean(-1), alpha: 1 - beta2t);
-            col.Mul_(beta2t).Add_(squared.Mean(-2), alpha: 1 - beta2t);
-            // 1/√V̂ = rsqrt(R / mean(R)) ⊗ rsqrt(C)
-            var rowFactor = row.Div(row.Mean(-1, keepdim: true)).Rsqrt_().Unsqueeze(-1);
-            var colFactor = col.Unsqueeze(-2).Rsqrt();
-            update = rowFactor.Mul(colFactor).Mul_(g);
+            using var grad = p.grad;
+            if (grad is null || p.numel() == 0) continue;
+            var g = o.Maximize ? grad.neg() : grad;
+            var state = State(p);
+            long t = ++state.Step;
+
+            // αₜ stays a 0-d tensor on the parameter's device: no host sync.
+            double rho = o.RelativeStep ? Math.Min(o.WarmupInit ? 1e-6 * t : 1e-2, 1 / Math.Sqrt(t)) : o.Lr;
+            var alpha = o.ScaleParameter ? Rms(p).clamp_min_(o.Eps2).mul_(rho) : torch.tensor(rho, p.dtype, p.device);
+            double beta2t = 1 - Math.Pow(t, o.DecayRate);
+
+            var squared = g.square().add_(o.Eps1);
+            Tensor update;
+            if (p.dim() >= 2)
+            {
+                var shape = p.shape;
+                var row = state.GetOrCreate("exp_avg_sq_row", () => zeros(shape[..^1], p.dtype, p.device));
+                var col = state.GetOrCreate("exp_avg_sq_col", () => zeros([.. shape[..^2], shape[^1]], p.dtype, p.device));
+                row.mul_(beta2t).add_(squared.mean([-1L]), alpha: 1 - beta2t);
+                col.mul_(beta2t).add_(squared.mean([-2L]), alpha: 1 - beta2t);
+                // 1/√V̂ = rsqrt(R / mean(R)) ⊗ rsqrt(C)
+                var rowFactor = row.div(row.mean([-1L], keepdim: true)).rsqrt_().unsqueeze(-1);
+                var colFactor = col.unsqueeze(-2).rsqrt();
+                update = rowFactor.mul(colFactor).mul_(g);
+            }
+            else
+            {
+                var v = state.Zeros("exp_avg_sq");
+                v.mul_(beta2t).add_(squared, alpha: 1 - beta2t);
+                update = v.rsqrt().mul_(g);
+            }
+            update.div_(Rms(update).div_(o.ClipThreshold).clamp_min_(1.0));
+            update.mul_(alpha);
+            if (o.Beta1 > 0)
+            {
+                var m = state.Zeros("exp_avg");
+                m.mul_(o.Beta1).add_(update, alpha: 1 - o.Beta1);
+                update = m;
+            }
+            if (o.WeightDecay != 0) p.add_(p.mul(alpha), alpha: -o.WeightDecay);
+            p.sub_(update);
         }
-        else
-        {
-            var v = state.Zeros("exp_avg_sq", p);
-            v.Mul_(beta2t).Add_(squared, alpha: 1 - beta2t);
-            update = v.Rsqrt().Mul_(g);
-        }
-        update.Div_(Rms(update).Div_(o.ClipThreshold).Clamp_(min: 1.0));
-        update.Mul_(alpha);
-        if (o.Beta1 > 0)
-        {
-            var m = state.Zeros("exp_avg", p);
-            m.Mul_(o.Beta1).Add_(update, alpha: 1 - o.Beta1);
-            update = m;
-        }
-        if (o.WeightDecay != 0) p.Sub_(p.Mul(alpha), alpha: o.WeightDecay);
-        p.Sub_(update);
     }
 }

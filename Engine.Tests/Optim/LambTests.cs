@@ -6,7 +6,7 @@ namespace Engine.Tests.Optim;
 public class LambTests
 {
     /// <summary>The paper's update for every tensor ("layer"), from the arrays alone.</summary>
-    static Action<RefParam[], double[][], int> Reference(double lr, double beta1, double beta2, double eps, double weightDecay, bool maximize = false) =>
+    static Action<RefTensor[], double[][], int> Reference(double lr, double beta1, double beta2, double eps, double weightDecay, bool maximize = false) =>
         (parameters, grads, t) =>
         {
             for (int k = 0; k < parameters.Length; k++)
@@ -25,7 +25,7 @@ public class LambTests
                     double vHat = v[i] / (1 - Math.Pow(beta2, t));
                     r[i] = mHat / (Math.Sqrt(vHat) + eps) + weightDecay * p.W[i];
                 }
-                double weightNorm = OptimizerChecks.Norm(p.W), updateNorm = OptimizerChecks.Norm(r);
+                double weightNorm = PaperChecks.Norm(p.W), updateNorm = PaperChecks.Norm(r);
                 double trust = weightNorm > 0 && updateNorm > 0 ? weightNorm / updateNorm : 1;
                 for (int i = 0; i < n; i++) p.W[i] -= lr * trust * r[i];
             }
@@ -39,35 +39,34 @@ public class LambTests
     }
 
     [TestCaseSource(nameof(Cases))]
-    public void Matches_paper(double lr, double beta1, double beta2, double eps, double weightDecay, bool maximize)
-    {
-        OptimizerChecks.AssertMatchesReference(
+    public void Matches_paper(double lr, double beta1, double beta2, double eps, double weightDecay, bool maximize) =>
+        PaperChecks.AssertMatchesReference(
             p => new Lamb(p, lr, beta1, beta2, eps, weightDecay, maximize), Reference(lr, beta1, beta2, eps, weightDecay, maximize));
-    }
 
     [Test]
     public void Lamb_trust_ratio_is_one_when_the_weights_are_zero()
     {
-        using var p = Torch.Zeros([3], ScalarType.Float64, Device.CPU).RequiresGrad_();
-        using (var g = Torch.FromSpan<double>([1.0, -2.0, 4.0], [3], Device.CPU)) p.Grad = g;
+        var p = new Parameter(zeros(3, ScalarType.Float64));
+        p.grad = tensor(new[] { 1.0, -2.0, 4.0 });
         using var lamb = new Lamb([p], lr: 0.1, eps: 0);
-        lamb.Step();
+        lamb.step();
         // t = 1: m̂ = g, v̂ = g², r = sign(g); ‖θ‖ = 0 so the trust ratio is 1.
-        Assert.That(p.ToArray<double>(), Is.EqualTo(new[] { -0.1, 0.1, -0.1 }).Within(1e-15));
+        Assert.That(p.data<double>().ToArray(), Is.EqualTo(new[] { -0.1, 0.1, -0.1 }).Within(1e-15));
     }
 
-    [Test]
-    public void Lamb_resumes_exactly_from_its_state_dict() =>
-        Assert.That(OptimizerChecks.ResumeDifference(p => new Lamb(p, lr: 1e-2, weightDecay: 0.01)), Is.EqualTo(0));
+    [TestCase(Resume.StateDict)]
+    [TestCase(Resume.File)]
+    public void Lamb_resumes_bit_identically(Resume via) =>
+        Assert.That(PaperChecks.ResumeDifference(p => new Lamb(p, lr: 1e-2, weightDecay: 0.01), via), Is.EqualTo(0));
 
     [Test]
     public void Lamb_rejects_bad_hyperparameters()
     {
-        using var p = Torch.Zeros([2], ScalarType.Float64, Device.CPU).RequiresGrad_();
-        Assert.That(() => new Lamb([p], lr: -1), Throws.InstanceOf<ArgumentException>());
-        Assert.That(() => new Lamb([p], beta1: 1), Throws.InstanceOf<ArgumentException>());
-        Assert.That(() => new Lamb([p], beta2: -0.1), Throws.InstanceOf<ArgumentException>());
-        Assert.That(() => new Lamb([p], eps: double.NaN), Throws.InstanceOf<ArgumentException>());
-        Assert.That(() => new Lamb([p], weightDecay: -1e-2), Throws.InstanceOf<ArgumentException>());
+        var p = new[] { new Parameter(zeros(2, ScalarType.Float64)) };
+        PaperChecks.Rejects(() => new Lamb(p, lr: -1), "lr", "-1");
+        PaperChecks.Rejects(() => new Lamb(p, beta1: 1), "beta1", "1");
+        PaperChecks.Rejects(() => new Lamb(p, beta2: -0.1), "beta2", "-0.1");
+        PaperChecks.Rejects(() => new Lamb(p, eps: double.NaN), "eps", "NaN");
+        PaperChecks.Rejects(() => new Lamb(p, weightDecay: -1e-2), "weight_decay", "-0.01");
     }
 }

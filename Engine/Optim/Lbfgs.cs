@@ -16,7 +16,7 @@ public sealed class LbfgsOptions : OptimizerOptions
 {
     public LbfgsOptions() => LearningRate = 1;
 
-    /// <summary>Iterations per <see cref="Optimizer.Step(Func{Tensor})"/>.</summary>
+    /// <summary>Iterations per step(closure).</summary>
     public int MaxIter { get; set; } = 20;
     /// <summary>Loss evaluations per step (PyTorch's default: max_iter·5/4).</summary>
     public int MaxEval { get; set; } = 25;
@@ -31,14 +31,14 @@ public sealed class LbfgsOptions : OptimizerOptions
     public override void Validate()
     {
         base.Validate();
-        if (WeightDecay != 0) throw new ArgumentException("L-BFGS has no weight decay: add the penalty to the loss the closure returns");
-        if (Maximize) throw new ArgumentException("L-BFGS minimizes: negate the loss the closure returns to maximize");
-        if (MaxIter < 1) throw new ArgumentOutOfRangeException(nameof(MaxIter), MaxIter, "max_iter must be >= 1");
-        if (MaxEval < 1) throw new ArgumentOutOfRangeException(nameof(MaxEval), MaxEval, "max_eval must be >= 1");
-        if (HistorySize < 1) throw new ArgumentOutOfRangeException(nameof(HistorySize), HistorySize, "history_size must be >= 1");
+        if (WeightDecay != 0) throw new ArgumentException("Lbfgs: L-BFGS has no weight_decay: add the penalty to the loss the closure returns", "weight_decay");
+        if (Maximize) throw new ArgumentException("Lbfgs: L-BFGS minimizes: negate the loss the closure returns to maximize", "maximize");
+        if (MaxIter < 1) throw new ArgumentOutOfRangeException("max_iter", MaxIter, "Lbfgs: max_iter must be >= 1");
+        if (MaxEval < 1) throw new ArgumentOutOfRangeException("max_eval", MaxEval, "Lbfgs: max_eval must be >= 1");
+        if (HistorySize < 1) throw new ArgumentOutOfRangeException("history_size", HistorySize, "Lbfgs: history_size must be >= 1");
         CheckNonNegative(ToleranceGrad, "tolerance_grad");
         CheckNonNegative(ToleranceChange, "tolerance_change");
-        if (!Enum.IsDefined(LineSearch)) throw new ArgumentOutOfRangeException(nameof(LineSearch), LineSearch, "unknown line search");
+        if (!Enum.IsDefined(LineSearch)) throw new ArgumentOutOfRangeException("line_search_fn", LineSearch, "Lbfgs: unknown line search");
     }
 
     public override IEnumerable<(string Name, double Value)> Values() =>
@@ -62,13 +62,13 @@ public sealed class LbfgsOptions : OptimizerOptions
     }
 }
 
+
 /// <summary>
 /// L-BFGS (Nocedal and Wright, "Numerical Optimization", Algorithms 7.4–7.5; line search
-/// Algorithms 3.5–3.6), as torch.optim.LBFGS of PyTorch 1.13: a quasi-Newton method that keeps
-/// the last m steps sₖ = θₖ₊₁ − θₖ and gradient changes yₖ = gₖ₊₁ − gₖ, and applies the
-/// inverse-Hessian approximation they define by the two-loop recursion. It works on all
-/// parameters flattened into one vector (one group only), and needs a closure, since every
-/// iteration re-evaluates the loss:
+/// Algorithms 3.5–3.6), as torch.optim.LBFGS: a quasi-Newton method that keeps the last m steps
+/// sₖ = θₖ₊₁ − θₖ and gradient changes yₖ = gₖ₊₁ − gₖ, and applies the inverse-Hessian
+/// approximation they define by the two-loop recursion. It works on all parameters flattened
+/// into one vector (one group only), and needs a closure, since every iteration re-evaluates the loss:
 /// <code>
 /// each iteration, with g = ∇f(θ):
 ///   first ever: d ← −g,  H₀ = 1
@@ -82,59 +82,54 @@ public sealed class LbfgsOptions : OptimizerOptions
 ///   stop after max_iter iterations or max_eval evaluations, when max|g| ≤ tolerance_grad, or
 ///   when max|t·d| or |Δloss| falls below tolerance_change
 /// </code>
-/// The state (history, direction, step, counters) carries over between steps and is saved by
-/// <see cref="StateDict"/> under PyTorch's names. Checked against libtorch's torch::optim::LBFGS
-/// and Python PyTorch 1.13, with and without strong Wolfe.
+/// The state carries over between steps and lives, as in PyTorch, in the first parameter's
+/// state under PyTorch's names (n_iter as the step count; func_evals, d, t, old_dirs and old_stps
+/// stacked oldest first, ro, H_diag, prev_flat_grad, prev_loss), so state_dict, load_state_dict and
+/// save_state_dict resume exactly. Checked against TorchSharp's torch.optim.LBFGS (libtorch's
+/// C++ L-BFGS, which has no line search) and Python PyTorch 1.13's trajectories with and without
+/// strong Wolfe.
 /// </summary>
 public sealed class Lbfgs : Optimizer
 {
-    Tensor? _d, _prevFlatGrad;
-    readonly List<Tensor> _oldDirs = new(), _oldStps = new();
-    readonly List<double> _ro = new();
-    double _t, _hDiag = 1, _prevLoss;
-    long _nIter, _funcEvals;
-
-    public Lbfgs(IEnumerable<Tensor> parameters, double lr = 1, int maxIter = 20, int? maxEval = null,
+    public Lbfgs(IEnumerable<Parameter> parameters, double lr = 1, int maxIter = 20, int? maxEval = null,
         double toleranceGrad = 1e-7, double toleranceChange = 1e-9, int historySize = 100,
         LbfgsLineSearch lineSearch = LbfgsLineSearch.None)
         : base([new ParamGroupSpec(parameters)], new LbfgsOptions
         {
-            LearningRate = lr, MaxIter = maxIter, MaxEval = maxEval ?? maxIter * 5 / 4, ToleranceGrad = toleranceGrad,
+            Lr = lr, MaxIter = maxIter, MaxEval = maxEval ?? maxIter * 5 / 4, ToleranceGrad = toleranceGrad,
             ToleranceChange = toleranceChange, HistorySize = historySize, LineSearch = lineSearch,
         }) { }
 
     /// <summary>L-BFGS has one group: it works on all parameters as one vector.</summary>
-    public override ParamGroup AddParamGroup(ParamGroupSpec spec)
-    {
-        if (ParamGroups.Count > 0) throw new NotSupportedException("L-BFGS doesn't support parameter groups: it optimizes one flattened vector");
-        return base.AddParamGroup(spec);
-    }
+    public override void add_param_group(TorchSharp.Modules.ParamGroup param_group) =>
+        throw new NotSupportedException("Lbfgs doesn't support parameter groups: it optimizes one flattened vector");
 
-    /// <summary>Not available: every L-BFGS iteration re-evaluates the loss; call Step(closure).</summary>
-    public override void Step() =>
-        throw new InvalidOperationException("L-BFGS needs a closure that recomputes the loss: call Step(closure)");
+    protected override void Update(ParamGroup group) =>
+        throw new InvalidOperationException("Lbfgs needs a closure that recomputes the loss: call step(closure)");
 
-    protected override void Update(ParamGroup group) => Step();
-
-    IReadOnlyList<Tensor> Params => ParamGroups[0].Parameters;
+    IReadOnlyList<Parameter> Params => Groups[0].ParameterList;
 
     bool _single;
 
     /// <summary>A number read from a tensor (a dot product, a norm): a 0-d tensor in PyTorch.</summary>
-    Num Scalar(Tensor t) => new(t.Item<double>(), _single);
+    Num Scalar(Tensor t) => new(t.ToDouble(), _single);
 
-    /// <summary>One L-BFGS step of up to max_iter iterations; returns the loss before it.</summary>
-    public override double Step(Func<Tensor> closure)
+    /// <summary>One L-BFGS step of up to max_iter iterations; returns the loss the closure gave first.</summary>
+    public override Tensor step(Func<Tensor>? closure = null)
     {
-        ArgumentNullException.ThrowIfNull(closure);
-        var o = (LbfgsOptions)ParamGroups[0].Options;
-        _single = Params[0].DType == ScalarType.Float32;
-        using var noGrad = Torch.NoGrad();
+        if (closure is null) throw new InvalidOperationException("Lbfgs needs a closure that recomputes the loss: call step(closure)");
+        if (Groups.Count != 1) throw new NotSupportedException($"Lbfgs optimizes one flattened vector: it has {Groups.Count} parameter groups");
+        var o = (LbfgsOptions)Groups[0].Options;
+        _single = Params[0].dtype == ScalarType.Float32;
 
-        double origLoss = Evaluate(closure);
-        double loss = origLoss;
+        Tensor origLoss;
+        using (enable_grad()) origLoss = closure();
+        double loss = origLoss.ToDouble();
+        using var noGrad = no_grad();
+        using var stepScope = NewDisposeScope();
+        var s = new History(State(Params[0]));
         int currentEvals = 1;
-        _funcEvals++;
+        s.FuncEvals++;
         Tensor? flatGrad = null;
         try
         {
@@ -145,71 +140,71 @@ public sealed class Lbfgs : Optimizer
             while (nIter < o.MaxIter)
             {
                 nIter++;
-                _nIter++;
+                s.NIter++;
                 // Temporaries die with the iteration; what carries over is kept explicitly.
-                using var iteration = DisposeScope.Begin();
+                using var iteration = NewDisposeScope();
 
                 // ---- direction
-                if (_nIter == 1)
+                if (s.NIter == 1)
                 {
-                    Keep(ref _d, flatGrad.Neg());
-                    ClearHistory();
-                    _hDiag = 1;
+                    Keep(ref s.D, flatGrad.neg());
+                    s.ClearHistory();
+                    s.HDiag = 1;
                 }
                 else
                 {
-                    var y = flatGrad.Sub(_prevFlatGrad!);
-                    var s = _d!.Mul(_t);
-                    var ys = Scalar(y.Dot(s));
+                    var y = flatGrad.sub(s.PrevFlatGrad!);
+                    var st = s.D!.mul(s.T);
+                    var ys = Scalar(y.dot(st));
                     if (ys > 1e-10)
                     {
-                        if (_oldDirs.Count == o.HistorySize) DropOldest();
-                        _oldDirs.Add(y.DetachFromDisposeScope());
-                        _oldStps.Add(s.DetachFromDisposeScope());
-                        _ro.Add((1.0 / ys).Value);
-                        _hDiag = (ys / Scalar(y.Dot(y))).Value;
+                        if (s.OldDirs.Count == o.HistorySize) s.DropOldest();
+                        s.OldDirs.Add(y.DetachFromDisposeScope());
+                        s.OldStps.Add(st.DetachFromDisposeScope());
+                        s.Ro.Add((1.0 / ys).Value);
+                        s.HDiag = (ys / Scalar(y.dot(y))).Value;
                     }
                     // Two-loop recursion: d = −H·g
-                    int count = _oldDirs.Count;
+                    int count = s.OldDirs.Count;
                     var a = new Num[count];
-                    var q = flatGrad.Neg();
+                    var q = flatGrad.neg();
                     for (int i = count - 1; i >= 0; i--)
                     {
-                        a[i] = Scalar(_oldStps[i].Dot(q)) * _ro[i];
-                        q.Add_(_oldDirs[i], alpha: -a[i].Value);
+                        a[i] = Scalar(s.OldStps[i].dot(q)) * s.Ro[i];
+                        q.add_(s.OldDirs[i], alpha: -a[i].Value);
                     }
-                    var r = q.Mul(_hDiag);
+                    var r = q.mul(s.HDiag);
                     for (int i = 0; i < count; i++)
                     {
-                        var b = Scalar(_oldDirs[i].Dot(r)) * _ro[i];
-                        r.Add_(_oldStps[i], alpha: (a[i] - b).Value);
+                        var b = Scalar(s.OldDirs[i].dot(r)) * s.Ro[i];
+                        r.add_(s.OldStps[i], alpha: (a[i] - b).Value);
                     }
-                    Keep(ref _d, r);
+                    Keep(ref s.D, r);
                 }
-                if (_prevFlatGrad is null) _prevFlatGrad = flatGrad.Clone().DetachFromDisposeScope();
-                else _prevFlatGrad.Copy_(flatGrad);
-                _prevLoss = loss;
+                if (s.PrevFlatGrad is null) s.PrevFlatGrad = flatGrad.clone().DetachFromDisposeScope();
+                else s.PrevFlatGrad.copy_(flatGrad);
+                s.PrevLoss = loss;
 
                 // ---- step length
-                Num t = _nIter == 1 ? Num.Min(1.0, 1.0 / Scalar(flatGrad.Abs().Sum())) * o.LearningRate : o.LearningRate;
-                _t = t.Value;
-                var gtd = Scalar(flatGrad.Dot(_d));
+                Num t = s.NIter == 1 ? Num.Min(1.0, 1.0 / Scalar(flatGrad.abs().sum())) * o.Lr : o.Lr;
+                s.T = t.Value;
+                var gtd = Scalar(flatGrad.dot(s.D));
                 if (gtd > -o.ToleranceChange) break;
 
                 int lsEvals = 0;
                 bool optCond = false;
                 if (o.LineSearch == LbfgsLineSearch.StrongWolfe)
                 {
-                    var x = Params.Select(p => p.Clone()).ToArray();
-                    (loss, var grad, t, lsEvals) = StrongWolfe(closure, x, t, _d, loss, flatGrad, gtd, o.ToleranceChange);
-                    _t = t.Value;
+                    var x = Params.Select(p => p.clone()).ToArray();
+                    (loss, var grad, t, lsEvals) = StrongWolfe(closure, x, t, s.D, loss, flatGrad, gtd, o.ToleranceChange);
+                    s.T = t.Value;
                     Keep(ref flatGrad, grad);
-                    AddToParams(_t, _d);
+                    AddToParams(s.T, s.D);
                     optCond = MaxAbs(flatGrad) <= o.ToleranceGrad;
                 }
                 else
                 {
-                    AddToParams(_t, _d);
+                    AddToParams(s.T, s.D);
                     if (nIter != o.MaxIter)
                     {
                         // No re-evaluation after the last iteration: in a stochastic setting it buys nothing.
@@ -220,21 +215,97 @@ public sealed class Lbfgs : Optimizer
                     }
                 }
                 currentEvals += lsEvals;
-                _funcEvals += lsEvals;
+                s.FuncEvals += lsEvals;
 
                 // ---- stopping conditions
                 if (nIter == o.MaxIter) break;
                 if (currentEvals >= o.MaxEval) break;
                 if (optCond) break;
-                if (MaxAbs(_d.Mul(_t)) <= o.ToleranceChange) break;
-                if (Math.Abs(loss - _prevLoss) < o.ToleranceChange) break;
+                if (MaxAbs(s.D.mul(s.T)) <= o.ToleranceChange) break;
+                if (Math.Abs(loss - s.PrevLoss) < o.ToleranceChange) break;
             }
         }
         finally
         {
             flatGrad?.Dispose();
+            s.Save(Params);
         }
         return origLoss;
+    }
+
+    /// <summary>L-BFGS's state, read from the first parameter's <see cref="ParamState"/> at the
+    /// start of a step and written back at its end (so any load_state_dict in between is seen).
+    /// The working tensors are detached copies, freed on <see cref="Save"/>.</summary>
+    sealed class History
+    {
+        readonly ParamState _state;
+        public long NIter, FuncEvals;
+        public double T, HDiag = 1, PrevLoss;
+        public Tensor? D, PrevFlatGrad;
+        public readonly List<Tensor> OldDirs = new(), OldStps = new();
+        public readonly List<double> Ro = new();
+
+        public History(ParamState state)
+        {
+            _state = state;
+            NIter = state.Step;
+            FuncEvals = (long)Number("func_evals", 0);
+            T = Number("t", 0);
+            HDiag = Number("H_diag", 1);
+            PrevLoss = Number("prev_loss", 0);
+            if (state.TryGet("d", out var d)) D = d.clone().DetachFromDisposeScope();
+            if (state.TryGet("prev_flat_grad", out var prev)) PrevFlatGrad = prev.clone().DetachFromDisposeScope();
+            if (state.TryGet("ro", out var ro))
+            {
+                using var cpu = ro.to(ScalarType.Float64).cpu();
+                Ro.AddRange(cpu.data<double>().ToArray());
+                var dirs = state["old_dirs"];
+                var stps = state["old_stps"];
+                if (dirs.dim() != 2 || stps.dim() != 2 || dirs.shape[0] != Ro.Count || stps.shape[0] != Ro.Count)
+                    throw new InvalidDataException($"Lbfgs: the state's history doesn't fit together (ro [{Ro.Count}], old_dirs [{string.Join(", ", dirs.shape)}], old_stps [{string.Join(", ", stps.shape)}])");
+                for (int i = 0; i < Ro.Count; i++)
+                {
+                    OldDirs.Add(dirs[i].clone().DetachFromDisposeScope());
+                    OldStps.Add(stps[i].clone().DetachFromDisposeScope());
+                }
+            }
+        }
+
+        double Number(string name, double fallback) => _state.TryGet(name, out var t) ? t.ToDouble() : fallback;
+
+        public void DropOldest()
+        {
+            OldDirs[0].Dispose();
+            OldStps[0].Dispose();
+            OldDirs.RemoveAt(0);
+            OldStps.RemoveAt(0);
+            Ro.RemoveAt(0);
+        }
+
+        public void ClearHistory()
+        {
+            while (OldDirs.Count > 0) DropOldest();
+        }
+
+        /// <summary>Writes the state back under PyTorch's names and frees the working copies.</summary>
+        public void Save(IReadOnlyList<Parameter> parameters)
+        {
+            static Tensor Number(double v) => tensor(v, ScalarType.Float64);
+            var p = parameters[0];
+            _state.Step = NIter;
+            _state["func_evals"] = Number(FuncEvals);
+            _state["t"] = Number(T);
+            _state["H_diag"] = Number(HDiag);
+            _state["prev_loss"] = Number(PrevLoss);
+            _state["ro"] = tensor(Ro.ToArray(), ScalarType.Float64);
+            long n = parameters.Sum(q => q.numel());
+            _state["old_dirs"] = OldDirs.Count == 0 ? empty([0, n], p.dtype, p.device) : stack(OldDirs);
+            _state["old_stps"] = OldStps.Count == 0 ? empty([0, n], p.dtype, p.device) : stack(OldStps);
+            if (D is not null) _state["d"] = D;
+            if (PrevFlatGrad is not null) _state["prev_flat_grad"] = PrevFlatGrad;
+            foreach (var h in OldDirs) h.Dispose();
+            foreach (var h in OldStps) h.Dispose();
+        }
     }
 
     /// <summary>Strong-Wolfe line search along d from θ = x (PyTorch's _strong_wolfe, itself
@@ -245,10 +316,10 @@ public sealed class Lbfgs : Optimizer
         Num f, Tensor g, Num gtd, double toleranceChange, double c1 = 1e-4, double c2 = 0.9, int maxLs = 25)
     {
         var dNorm = MaxAbs(d);
-        g = g.Clone();
+        g = g.clone();
         var (fNew, gNew) = DirectionalEvaluate(closure, x, t.Value, d);
         int evals = 1;
-        var gtdNew = Scalar(gNew.Dot(d));
+        var gtdNew = Scalar(gNew.dot(d));
 
         // Bracketing phase: find an interval that holds a point satisfying the conditions.
         Num tPrev = 0, fPrev = f, gtdPrev = gtd;
@@ -273,7 +344,7 @@ public sealed class Lbfgs : Optimizer
             {
                 bracket = [tPrev, t];
                 bracketF = [fPrev, fNew];
-                bracketG = [gPrev, gNew.Clone()];
+                bracketG = [gPrev, gNew.clone()];
                 bracketGtd = [gtdPrev, gtdNew];
                 break;
             }
@@ -282,11 +353,11 @@ public sealed class Lbfgs : Optimizer
             t = CubicInterpolate(tPrev, fPrev, gtdPrev, t, fNew, gtdNew, (minStep, maxStep));
             tPrev = previous;
             fPrev = fNew;
-            gPrev = gNew.Clone();
+            gPrev = gNew.clone();
             gtdPrev = gtdNew;
             (fNew, gNew) = DirectionalEvaluate(closure, x, t.Value, d);
             evals++;
-            gtdNew = Scalar(gNew.Dot(d));
+            gtdNew = Scalar(gNew.dot(d));
             lsIter++;
         }
         if (lsIter == maxLs)
@@ -320,7 +391,7 @@ public sealed class Lbfgs : Optimizer
 
             (fNew, gNew) = DirectionalEvaluate(closure, x, t.Value, d);
             evals++;
-            gtdNew = Scalar(gNew.Dot(d));
+            gtdNew = Scalar(gNew.dot(d));
             lsIter++;
 
             if (fNew > f + c1 * t * gtd || fNew >= bracketF[low])
@@ -328,7 +399,7 @@ public sealed class Lbfgs : Optimizer
                 // Not a sufficient decrease, or not below the low end: the trial becomes the high end.
                 bracket[high] = t;
                 bracketF[high] = fNew;
-                bracketG[high] = gNew.Clone();
+                bracketG[high] = gNew.clone();
                 bracketGtd[high] = gtdNew;
                 (low, high) = bracketF[0] <= bracketF[1] ? (0, 1) : (1, 0);
             }
@@ -345,7 +416,7 @@ public sealed class Lbfgs : Optimizer
                 }
                 bracket[low] = t;
                 bracketF[low] = fNew;
-                bracketG[low] = gNew.Clone();
+                bracketG[low] = gNew.clone();
                 bracketGtd[low] = gtdNew;
             }
         }
@@ -373,29 +444,29 @@ public sealed class Lbfgs : Optimizer
         AddToParams(t, d);
         double loss = Evaluate(closure);
         var grad = GatherFlatGrad();
-        for (int i = 0; i < x.Length; i++) Params[i].Copy_(x[i]);
+        for (int i = 0; i < x.Length; i++) Params[i].copy_(x[i]);
         return (loss, grad);
     }
 
     static double Evaluate(Func<Tensor> closure)
     {
-        using var grad = Torch.EnableGrad();
-        using var scope = DisposeScope.Begin();
-        return closure().Item<double>();
+        using var grad = enable_grad();
+        using var scope = NewDisposeScope();
+        return closure().ToDouble();
     }
 
     /// <summary>Every parameter's gradient as one vector (zeros for a parameter without one).</summary>
     Tensor GatherFlatGrad()
     {
-        using var scope = DisposeScope.Begin();
+        using var scope = NewDisposeScope();
         var views = new Tensor[Params.Count];
         for (int i = 0; i < views.Length; i++)
         {
             var p = Params[i];
-            var g = p.Grad;
-            views[i] = g is null ? Torch.Zeros([p.NumEl], p.DType, p.Device) : g.Reshape(-1);
+            var g = p.grad;
+            views[i] = g is null ? zeros([p.numel()], p.dtype, p.device) : g.reshape(-1);
         }
-        return scope.MoveOut(Torch.Cat(views));
+        return cat(views).MoveToOuterDisposeScope();
     }
 
     /// <summary>θ ← θ + t·update, the flat vector cut back into the parameters' shapes.</summary>
@@ -404,10 +475,10 @@ public sealed class Lbfgs : Optimizer
         long offset = 0;
         foreach (var p in Params)
         {
-            long n = p.NumEl;
-            using var piece = update.Narrow(0, offset, n);
-            using var view = piece.View(p.Shape);
-            p.Add_(view, alpha: t);
+            long n = p.numel();
+            using var piece = update.narrow(0, offset, n);
+            using var view = piece.view(p.shape);
+            p.add_(view, alpha: t);
             offset += n;
         }
     }
@@ -415,109 +486,16 @@ public sealed class Lbfgs : Optimizer
     /// <summary>max |tᵢ| (compared in the tensor's precision, as PyTorch compares it).</summary>
     Num MaxAbs(Tensor t)
     {
-        using var scope = DisposeScope.Begin();
-        return Scalar(t.Abs().Max());
+        using var scope = NewDisposeScope();
+        return Scalar(t.abs().max());
     }
 
-    /// <summary>Stores a state tensor made in this step's scope, freeing the one it replaces.</summary>
-    static void Keep([NotNull] ref Tensor? slot, Tensor value)
+    /// <summary>Stores a tensor made in an iteration's scope, freeing the one it replaces.</summary>
+    static void Keep([System.Diagnostics.CodeAnalysis.NotNull] ref Tensor? slot, Tensor value)
     {
         if (ReferenceEquals(slot, value)) return;
         slot?.Dispose();
         slot = value.DetachFromDisposeScope();
-    }
-
-    void DropOldest()
-    {
-        _oldDirs[0].Dispose();
-        _oldStps[0].Dispose();
-        _oldDirs.RemoveAt(0);
-        _oldStps.RemoveAt(0);
-        _ro.RemoveAt(0);
-    }
-
-    void ClearHistory()
-    {
-        while (_oldDirs.Count > 0) DropOldest();
-    }
-
-    /// <summary>The groups' hyperparameters, and L-BFGS's global state on the first parameter, as
-    /// PyTorch keeps it: n_iter (as the step), func_evals, d, t, old_dirs and old_stps (stacked,
-    /// oldest first), ro, H_diag, prev_flat_grad, prev_loss.</summary>
-    public override OptimizerState StateDict()
-    {
-        var result = base.StateDict();
-        if (_funcEvals == 0) return result;
-        var p = Params[0];
-        Tensor Number(double v) => Torch.Scalar(v, ScalarType.Float64, Device.CPU).DetachFromDisposeScope();
-        Tensor Copy(Tensor t) => t.Detach().Clone().DetachFromDisposeScope();
-        Tensor Stack(List<Tensor> list)
-        {
-            if (list.Count == 0) return Torch.Empty([0, Params.Sum(q => q.NumEl)], p.DType, p.Device).DetachFromDisposeScope();
-            using var scope = DisposeScope.Begin();
-            return scope.MoveOut(Torch.Stack(list.ToArray())).DetachFromDisposeScope();
-        }
-        var entry = new OptimizerState.Entry { Step = _nIter };
-        entry.Buffers["func_evals"] = Number(_funcEvals);
-        entry.Buffers["t"] = Number(_t);
-        entry.Buffers["H_diag"] = Number(_hDiag);
-        entry.Buffers["prev_loss"] = Number(_prevLoss);
-        entry.Buffers["ro"] = Torch.FromSpan<double>(_ro.ToArray(), [_ro.Count], Device.CPU).DetachFromDisposeScope();
-        entry.Buffers["old_dirs"] = Stack(_oldDirs);
-        entry.Buffers["old_stps"] = Stack(_oldStps);
-        if (_d is not null) entry.Buffers["d"] = Copy(_d);
-        if (_prevFlatGrad is not null) entry.Buffers["prev_flat_grad"] = Copy(_prevFlatGrad);
-        result.State[0] = entry;
-        return result;
-    }
-
-    /// <summary>Restores what <see cref="StateDict"/> saved.</summary>
-    public override void LoadStateDict(OptimizerState state)
-    {
-        var groups = new OptimizerState();
-        groups.Groups.AddRange(state.Groups);
-        base.LoadStateDict(groups);
-        ResetState();
-        if (!state.State.TryGetValue(0, out var entry)) return;
-        var p = Params[0];
-        using var scope = DisposeScope.Begin();
-        double Number(string name) => entry.Buffers[name].Item<double>();
-        Tensor Copy(Tensor t) => t.To(p.Device, p.DType, copy: true).DetachFromDisposeScope();
-        _nIter = entry.Step;
-        _funcEvals = (long)Number("func_evals");
-        _t = Number("t");
-        _hDiag = Number("H_diag");
-        _prevLoss = Number("prev_loss");
-        _ro.AddRange(entry.Buffers["ro"].To(ScalarType.Float64).ToArray<double>());
-        var dirs = entry.Buffers["old_dirs"];
-        var stps = entry.Buffers["old_stps"];
-        for (int i = 0; i < _ro.Count; i++)
-        {
-            _oldDirs.Add(Copy(dirs.Select(0, i)));
-            _oldStps.Add(Copy(stps.Select(0, i)));
-        }
-        if (entry.Buffers.TryGetValue("d", out var d)) _d = Copy(d);
-        if (entry.Buffers.TryGetValue("prev_flat_grad", out var prev)) _prevFlatGrad = Copy(prev);
-    }
-
-    void ResetState()
-    {
-        ClearHistory();
-        _d?.Dispose();
-        _d = null;
-        _prevFlatGrad?.Dispose();
-        _prevFlatGrad = null;
-        _t = 0;
-        _hDiag = 1;
-        _prevLoss = 0;
-        _nIter = 0;
-        _funcEvals = 0;
-    }
-
-    protected override void Dispose(bool disposing)
-    {
-        base.Dispose(disposing);
-        ResetState();
     }
 
     /// <summary>

@@ -9,7 +9,7 @@ public class AdafactorTests
     sealed record Config(double? Lr = null, double Beta1 = 0, double WeightDecay = 0, bool ScaleParameter = true,
         bool WarmupInit = false, double ClipThreshold = 1.0, double DecayRate = -0.8, double Eps1 = 1e-30, double Eps2 = 1e-3);
 
-    static Action<RefParam[], double[][], int> Reference(Config c) =>
+    static Action<RefTensor[], double[][], int> Reference(Config c) =>
         (parameters, grads, t) =>
         {
             for (int k = 0; k < parameters.Length; k++)
@@ -17,7 +17,7 @@ public class AdafactorTests
                 var p = parameters[k];
                 var g = grads[k];
                 int n = p.W.Length;
-                double rms = OptimizerChecks.Norm(p.W) / Math.Sqrt(n);
+                double rms = PaperChecks.Norm(p.W) / Math.Sqrt(n);
                 double rho = c.Lr ?? Math.Min(c.WarmupInit ? 1e-6 * t : 1e-2, 1 / Math.Sqrt(t));
                 double alpha = c.ScaleParameter ? Math.Max(c.Eps2, rms) * rho : rho;
                 double beta2 = 1 - Math.Pow(t, c.DecayRate);
@@ -25,7 +25,7 @@ public class AdafactorTests
                 if (p.Shape.Length >= 2)
                 {
                     // R ← β̂₂R + (1 − β̂₂)(G² + ε₁)1ₘ,  C ← β̂₂C + (1 − β̂₂)1ₙᵀ(G² + ε₁),  V̂ = RC / 1ₙᵀR
-                    int rows = (int)p.Rows, cols = (int)p.Cols;
+                    int rows = p.Rows, cols = p.Cols;
                     var r = p.Buffer("R", rows);
                     var col = p.Buffer("C", cols);
                     for (int i = 0; i < rows; i++)
@@ -54,7 +54,7 @@ public class AdafactorTests
                         u[i] = g[i] / Math.Sqrt(v[i]);
                     }
                 }
-                double clip = Math.Max(1, OptimizerChecks.Norm(u) / Math.Sqrt(n) / c.ClipThreshold);
+                double clip = Math.Max(1, PaperChecks.Norm(u) / Math.Sqrt(n) / c.ClipThreshold);
                 for (int i = 0; i < n; i++) u[i] = alpha * u[i] / clip;
                 if (c.Beta1 > 0)
                 {
@@ -65,7 +65,7 @@ public class AdafactorTests
             }
         };
 
-    static Adafactor Make(Tensor[] p, Config c) =>
+    static Adafactor Make(Parameter[] p, Config c) =>
         new(p, lr: c.Lr, eps1: c.Eps1, eps2: c.Eps2, clipThreshold: c.ClipThreshold, decayRate: c.DecayRate, beta1: c.Beta1,
             weightDecay: c.WeightDecay, scaleParameter: c.ScaleParameter, warmupInit: c.WarmupInit);
 
@@ -82,39 +82,39 @@ public class AdafactorTests
     {
         var c = (Config)config;
         // Warm-up keeps ρₜ = 10⁻⁶·t tiny over 100 steps: the weights move by ~10⁻⁴.
-        OptimizerChecks.AssertMatchesReference(p => Make(p, c), Reference(c), minMoved: c.WarmupInit ? 1e-5 : 1e-2);
+        PaperChecks.AssertMatchesReference(p => Make(p, c), Reference(c), minMoved: c.WarmupInit ? 1e-5 : 1e-2);
     }
 
     [Test]
     public void Adafactor_keeps_factored_second_moments_for_matrices()
     {
-        using var h = new OptimizerHarness(ScalarType.Float64);
+        using var h = new PaperHarness(ScalarType.Float64);
         using var adafactor = new Adafactor(h.ParamsA, beta1: 0.9);
-        using (DisposeScope.Begin()) h.LossAndBackward(h.A);
-        adafactor.Step();
-        var weight = adafactor.States[h.ParamsA[0]];   // [16, 6]
+        using (NewDisposeScope()) adafactor.step(h.Closure(h.A, adafactor));
+        var weight = adafactor.StateOf(h.ParamsA[0]);   // [16, 6]
         Assert.That(weight.Buffers.Keys, Is.EquivalentTo(new[] { "exp_avg_sq_row", "exp_avg_sq_col", "exp_avg" }));
-        Assert.That(weight["exp_avg_sq_row"].Shape, Is.EqualTo(new long[] { 16 }));
-        Assert.That(weight["exp_avg_sq_col"].Shape, Is.EqualTo(new long[] { 6 }));
-        var bias = adafactor.States[h.ParamsA[1]];
+        Assert.That(weight["exp_avg_sq_row"].shape, Is.EqualTo(new long[] { 16 }));
+        Assert.That(weight["exp_avg_sq_col"].shape, Is.EqualTo(new long[] { 6 }));
+        var bias = adafactor.StateOf(h.ParamsA[1]);
         Assert.That(bias.Buffers.Keys, Is.EquivalentTo(new[] { "exp_avg_sq", "exp_avg" }));
     }
 
-    [Test]
-    public void Adafactor_resumes_exactly_from_its_state_dict() =>
-        Assert.That(OptimizerChecks.ResumeDifference(p => new Adafactor(p, beta1: 0.9, weightDecay: 0.01)), Is.EqualTo(0));
+    [TestCase(Resume.StateDict)]
+    [TestCase(Resume.File)]
+    public void Adafactor_resumes_bit_identically(Resume via) =>
+        Assert.That(PaperChecks.ResumeDifference(p => new Adafactor(p, beta1: 0.9, weightDecay: 0.01), via), Is.EqualTo(0));
 
     [Test]
     public void Adafactor_rejects_bad_hyperparameters()
     {
-        using var p = Torch.Zeros([2], ScalarType.Float64, Device.CPU).RequiresGrad_();
-        Assert.That(() => new Adafactor([p], lr: -1), Throws.InstanceOf<ArgumentException>());
-        Assert.That(() => new Adafactor([p], eps1: -1e-30), Throws.InstanceOf<ArgumentException>());
-        Assert.That(() => new Adafactor([p], eps2: double.NaN), Throws.InstanceOf<ArgumentException>());
-        Assert.That(() => new Adafactor([p], clipThreshold: 0), Throws.InstanceOf<ArgumentException>());
-        Assert.That(() => new Adafactor([p], decayRate: 0.8), Throws.InstanceOf<ArgumentException>());
-        Assert.That(() => new Adafactor([p], beta1: 1), Throws.InstanceOf<ArgumentException>());
-        Assert.That(() => new Adafactor([p], weightDecay: -0.1), Throws.InstanceOf<ArgumentException>());
-        Assert.That(() => new Adafactor([p], lr: 1e-3, warmupInit: true), Throws.InstanceOf<ArgumentException>());
+        var p = new[] { new Parameter(zeros(2, ScalarType.Float64)) };
+        PaperChecks.Rejects(() => new Adafactor(p, lr: -1), "lr", "-1");
+        PaperChecks.Rejects(() => new Adafactor(p, eps1: -1e-30), "eps1", "-1E-30");
+        PaperChecks.Rejects(() => new Adafactor(p, eps2: double.NaN), "eps2", "NaN");
+        PaperChecks.Rejects(() => new Adafactor(p, clipThreshold: 0), "clip_threshold", "0");
+        PaperChecks.Rejects(() => new Adafactor(p, decayRate: 0.8), "decay_rate", "0.8");
+        PaperChecks.Rejects(() => new Adafactor(p, beta1: 1), "beta1", "1");
+        PaperChecks.Rejects(() => new Adafactor(p, weightDecay: -0.1), "weight_decay", "-0.1");
+        PaperChecks.Rejects(() => new Adafactor(p, lr: 1e-3, warmupInit: true), "warmup_init", "relative_step");
     }
 }
