@@ -18,7 +18,7 @@ public class CutMixTests
         var x = Labelled(n, h, w);
         var y = tensor(new long[] { 0, 1, 2, 3, 0, 1, 2, 3 });
         int checkedBoxes = 0;
-        for (int draw = 0; draw < 200; draw++)
+        for (int draw = 0; draw < 60; draw++)
         {
             using var inner = NewDisposeScope();
             var mixed = cutMix.Apply(x, y);
@@ -57,7 +57,7 @@ public class CutMixTests
             }
             if (box.Area > 0 && box.Area < h * w) checkedBoxes++;
         }
-        Assert.That(checkedBoxes, Is.GreaterThan(100), "most draws paste a proper box");
+        Assert.That(checkedBoxes, Is.GreaterThan(30), "most draws paste a proper box");
     }
 
     [Test]
@@ -83,7 +83,7 @@ public class CutMixTests
         var x = randn(4, 1, 6, 6);
         var y = tensor(new long[] { 0, 1, 2, 0 });
         int cut = 0, mix = 0, none = 0;
-        const int batches = 3000;
+        const int batches = 1000;
         for (int i = 0; i < batches; i++)
         {
             using var inner = NewDisposeScope();

@@ -39,7 +39,7 @@ public class MixupTests
     {
         using var scope = NewDisposeScope();
         const double alpha = 0.4;
-        const int draws = 4_000;
+        const int draws = 2_000;
         var mixup = new Mixup(alpha, 2, new Generator(8));
         var x = ones(2, 1);
         var y = tensor(new long[] { 0, 1 });
