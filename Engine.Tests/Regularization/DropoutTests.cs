@@ -58,7 +58,7 @@ public class DropoutTests
         foreach (var p in new[] { -0.1, 1.0, 1.5, double.NaN })
         {
             var e = Assert.Throws<ArgumentOutOfRangeException>(() => new Dropout(p))!;
-            Assert.That(e.Message, Does.Contain("Dropout").And.Contain("[0, 1)"));
+            Assert.That(e.Message, Does.Contain("Dropout").And.Contain("[0, 1)").And.Contain($"p = {p}"));
             Assert.Throws<ArgumentOutOfRangeException>(() => Dropout.Apply(ones(3), p));
             Assert.Throws<ArgumentOutOfRangeException>(() => new Dropout2d(p));
             Assert.Throws<ArgumentOutOfRangeException>(() => new AlphaDropout(p));

@@ -55,6 +55,8 @@ public class ImageAugmentationTests
         Assert.Throws<ArgumentException>(() => Augment.Brightness(ones(2, 8), ones(2)));
         Assert.Throws<ArgumentOutOfRangeException>(() => new ImageAugmentation(new AugmentationOptions { HorizontalFlip = 1.5 }));
         Assert.Throws<ArgumentOutOfRangeException>(() => new ImageAugmentation(new AugmentationOptions { CropPadding = -1 }));
+        var zoom = Assert.Throws<ArgumentOutOfRangeException>(() => new ImageAugmentation(new AugmentationOptions { Zoom = 1.0 }))!;
+        Assert.That(zoom.Message, Does.Contain("ImageAugmentation").And.Contain("Zoom = 1"));
         Assert.Throws<ArgumentOutOfRangeException>(() => new ImageAugmentation(new AugmentationOptions { Erasing = 0.5, ErasingScale = (0.5, 0.1) }));
     }
 }

@@ -11,6 +11,14 @@ internal static class Checks
         return p;
     }
 
+    /// <summary>A strength that must stay below 1 (a jitter δ giving factors in [1 − δ, 1 + δ] that stay positive).</summary>
+    public static double Fraction(string call, double value, string name)
+    {
+        if (!(value >= 0 && value < 1))
+            throw new ArgumentOutOfRangeException(name, value, $"{call}: {name} = {value} must be in [0, 1)");
+        return value;
+    }
+
     /// <summary>A probability of applying something, in [0, 1].</summary>
     public static double Probability(string call, double p, string name)
     {

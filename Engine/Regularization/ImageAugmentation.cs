@@ -47,9 +47,9 @@ public sealed class ImageAugmentation : nn.Module<Tensor, Tensor>
         Checks.Probability(call, options.VerticalFlip, nameof(options.VerticalFlip));
         Checks.Probability(call, options.Erasing, nameof(options.Erasing));
         if (options.CropPadding < 0) throw new ArgumentOutOfRangeException(nameof(options), options.CropPadding, $"{call}: CropPadding = {options.CropPadding} must be non-negative");
-        Checks.DropProbability(call, options.Brightness, nameof(options.Brightness));
-        Checks.DropProbability(call, options.Contrast, nameof(options.Contrast));
-        Checks.DropProbability(call, options.Zoom, nameof(options.Zoom));
+        Checks.Fraction(call, options.Brightness, nameof(options.Brightness));
+        Checks.Fraction(call, options.Contrast, nameof(options.Contrast));
+        Checks.Fraction(call, options.Zoom, nameof(options.Zoom));
         Checks.NonNegative(call, options.RotationDegrees, nameof(options.RotationDegrees));
         Checks.NonNegative(call, options.Translation, nameof(options.Translation));
         var (smin, smax) = options.ErasingScale;
