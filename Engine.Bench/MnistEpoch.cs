@@ -165,6 +165,7 @@ sealed class MnistEpoch : IDisposable
         foreach (var r in runtimes)
         {
             var runs = results[r];
+            if (runs.Count == 0) continue; // --epochs 0: the 30-step warm-ups only
             var pooled = new Result(runs[0].Name, "epoch", runs[0].Description, runs[0].N,
                 runs.Select(x => x.Seconds[0]).ToArray(), runs.Select(x => x.CpuSeconds[0]).ToArray());
             foreach (var key in runs[0].Extra.Keys) pooled.Extra[key] = runs.Select(x => x.Extra[key]).Average();

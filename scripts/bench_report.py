@@ -70,14 +70,16 @@ def rng(p):
     return f" ({fmt(lo)}–{fmt(hi)})" if len(p["round_medians"]) > 1 else ""
 
 
-def cell(p):
-    return "-" if not p else fmt(median(p["seconds"])) + rng(p)
+def cell(p, key="seconds"):
+    if not p or not p[key]:
+        return "-"
+    return fmt(median(p[key])) + (rng(p) if key == "seconds" else "")
 
 
-def ratio(a, b):
-    if not a or not b:
+def ratio(a, b, key="seconds"):
+    if not a or not b or not a[key] or not b[key]:
         return None
-    x, y = median(a["seconds"]), median(b["seconds"])
+    x, y = median(a[key]), median(b[key])
     return x / y if y else None
 
 
@@ -136,9 +138,10 @@ def main():
         L.append(f"## {threads} thread{'s' if threads > 1 else ''} (`torch.set_num_threads({threads})`)")
         L.append("")
         bw = P.get("add_")
-        bw_gbs = None
+        bw_gbs = bw_cpu_gbs = None
         if bw:
             bw_gbs = bw["extra"][0]["bytes"] / median(bw["seconds"]) / 1e9
+            bw_cpu_gbs = bw["extra"][0]["bytes"] / median(bw["cpu"]) / 1e9 if bw["cpu"] else None
             rows = []
             for name, what in (("add_", "`a.add_(b)`: read a, b, write a (the floor's pattern)"),
                                ("copy_", "`dst.copy_(src)`: read src, write dst"),
@@ -149,10 +152,13 @@ def main():
                 b = p["extra"][0]["bytes"]
                 med = b / median(p["seconds"]) / 1e9
                 lo, hi = b / max(p["round_medians"]) / 1e9, b / min(p["round_medians"]) / 1e9
-                rows.append([what, f"{med:.1f} GB/s ({lo:.1f}–{hi:.1f})", fmt(median(p["seconds"]))])
+                row = [what, f"{med:.1f} GB/s ({lo:.1f}–{hi:.1f})", fmt(median(p["seconds"]))]
+                if threads == 1:
+                    row.append(f"{b / median(p['cpu']) / 1e9:.1f} GB/s")
+                rows.append(row)
             L.append("Memory bandwidth, 200 MB float32 tensors (bytes read + written per second):")
             L.append("")
-            L.append(table(["kernel", "bandwidth", "time"], rows))
+            L.append(table(["kernel", "bandwidth (wall)", "time (wall)"] + (["bandwidth (thread CPU time)"] if threads == 1 else []), rows))
             L.append("")
 
         rows = []
@@ -169,8 +175,22 @@ def main():
                              fmt(floor) + f" ({BYTES[o]} B/param)" if floor else "-",
                              fr(ratio(eng, ts), GOAL_TS if goal else None), fr(ratio(eng, py)),
                              fr(ef, GOAL_FLOOR if goal else None), fr(ratio(flat, ts))])
+        cpu_rows = []
+        if threads == 1:
+            for s in ("mnist", "10m"):
+                for o in ("adam", "adamw", "sgdm"):
+                    eng, flat = P.get(f"{o}_{s}_engine"), P.get(f"{o}_{s}_flat")
+                    ts, py = P.get(f"{o}_{s}_torchsharp"), P.get(f"{o}_{s}_python")
+                    if not any((eng, flat, ts, py)):
+                        continue
+                    floor = BYTES[o] * PARAMS[s] / (bw_cpu_gbs * 1e9) if bw_cpu_gbs else None
+                    ef = median(eng["cpu"]) / floor if eng and eng["cpu"] and floor else None
+                    goal = o == "adam"
+                    cpu_rows.append([f"{o}, {s}", cell(eng, "cpu"), cell(flat, "cpu"), cell(ts, "cpu"), cell(py, "cpu"), fmt(floor),
+                                     fr(ratio(eng, ts, "cpu"), GOAL_TS if goal else None), fr(ratio(eng, py, "cpu")),
+                                     fr(ef, GOAL_FLOOR if goal else None), fr(ratio(flat, ts, "cpu"))])
         if rows:
-            L.append("Optimizer step, fixed gradients, fp32 (time per step):")
+            L.append("Optimizer step, fixed gradients, fp32 (wall time per step):")
             L.append("")
             L.append(table(["optimizer, parameters", "Engine (Auto = fused)", "Engine flat", "TorchSharp", "PyTorch 1.13 foreach",
                             "floor", "Engine / TorchSharp", "Engine / PyTorch", "Engine / floor", "flat / TorchSharp"], rows))
@@ -178,7 +198,17 @@ def main():
             L.append(f"Goals for Adam: Engine / TorchSharp ≤ {GOAL_TS}x, Engine / floor ≤ {GOAL_FLOOR}x (✓ met, ✗ missed). "
                      "The floor is bytes per parameter × parameters / the `add_` bandwidth above; the 535,818 parameters "
                      "(15 MB of Adam traffic) partly fit in the caches, so a step there can beat it.")
+            if cpu_rows:
+                L.append("")
+                L.append("The same at 1 thread in the calling thread's CPU time (all the work runs on it at 1 thread; this "
+                         "does not count the time the VM gave other processes, so it is the steadier figure under load; "
+                         "floor from the `add_` bandwidth in CPU time):")
+                L.append("")
+                L.append(table(["optimizer, parameters", "Engine (Auto = fused)", "Engine flat", "TorchSharp", "PyTorch 1.13 foreach",
+                                "floor", "Engine / TorchSharp", "Engine / PyTorch", "Engine / floor", "flat / TorchSharp"], cpu_rows))
+                L.append("")
             if not any(f"sgdm_{s}_engine" in P for s in ("mnist", "10m")):
+                L.append("")
                 L.append("SGD with momentum: Engine's Sgd was not on this branch when the bench ran; only TorchSharp's SGD and PyTorch's are timed.")
             L.append("")
 
@@ -192,12 +222,13 @@ def main():
             rows.append([names[k], cell(p), fmt(median(p["cpu"])) if p["cpu"] else "-",
                          fmt(extra_avg(p, "load_s")), fmt(extra_avg(p, "forward_backward_s")), fmt(extra_avg(p, "optimizer_s")),
                          f"{extra_avg(p, 'test_accuracy'):.2%}" if extra_avg(p, "test_accuracy") is not None else "-",
-                         fr(ratio(ep["engine"], p)) if k != "engine" else ""])
+                         fr(ratio(ep["engine"], p)) if k != "engine" else "",
+                         fr(ratio(ep["engine"], p, "cpu")) if k != "engine" else ""])
         if rows:
             L.append("MNIST MLP epoch, 784-512-256-10, Adam 1e-3, batch 128, 469 steps (then test accuracy on 10,000):")
             L.append("")
             L.append(table(["program", "epoch (wall)", "CPU, all threads", "loading", "forward + backward",
-                            "optimizer (zero_grad + step)", "test accuracy", "Engine / this"], rows))
+                            "optimizer (zero_grad + step)", "test accuracy", "Engine / this (wall)", "Engine / this (CPU)"], rows))
             L.append("")
             r = ratio(ep["engine"], ep["torchsharp"])
             if r is not None:
