@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Samples where the engine's time goes with Linux perf (apt: linux-perf), for one Engine.Bench case
 # (default: adam_mnist_engine), skipping start-up. Prints the split by library (libtorch, libc malloc, the CLR,
-# JIT-compiled C#, the shim) and the top symbols. JIT-compiled methods get names through the
+# JIT-compiled C#, libLibTorchSharp) and the top symbols. JIT-compiled methods get names through the
 # runtime's perf map (DOTNET_PerfMapEnabled=1).
 #
 #   scripts/bench_perf.sh [case] [scale]        e.g. scripts/bench_perf.sh epoch_engine 1

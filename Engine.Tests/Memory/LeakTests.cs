@@ -65,6 +65,7 @@ public class LeakTests
         }
 
         var clock = Stopwatch.StartNew();
+        var cpu0 = Environment.CpuUsage.TotalTime;
         double firstLoss = Step(0, true);
         for (int s = 1; s < warmUp; s++) Step(s, false);
         Collect();
@@ -86,7 +87,7 @@ public class LeakTests
         var run = new Run(clock.Elapsed.TotalSeconds, rssWarm, ResidentBytes(), gcWarm, GC.GetGCMemoryInfo().TotalCommittedBytes,
             liveBefore, liveWarm, LiveTensors, firstLoss, lastLoss, string.Join("; ", samples));
         TestContext.Progress.WriteLine(
-            $"leak test ({implementation}): {steps} steps in {run.Seconds:F1} s ({steps / run.Seconds:F0} steps/s); " +
+            $"leak test ({implementation}): {steps} steps in {run.Seconds:F1} s ({steps / run.Seconds:F0} steps/s, {(Environment.CpuUsage.TotalTime - cpu0).TotalSeconds:F1} s CPU); " +
             $"RSS after {warmUp}-step warm-up {run.RssWarm / 1048576.0:F1} MB, at the end {run.RssEnd / 1048576.0:F1} MB " +
             $"({run.Growth * 100:+0.00;-0.00}%), managed heap committed {run.GcWarm / 1048576.0:F1} -> {run.GcEnd / 1048576.0:F1} MB; " +
             $"samples [{run.Samples}]; live tensors {run.LiveBefore} -> {run.LiveWarm} -> {run.LiveEnd}; loss {run.FirstLoss:F4} -> {run.LastLoss:F4}");
