@@ -43,6 +43,16 @@ public class LeakTests
     /// and the JIT have settled) and at the end.</summary>
     static Run Train(Implementation implementation, int steps, int warmUp)
     {
+        // One intra-op thread: ops this small gain nothing from a second one, and libtorch's
+        // workers spinning at every op's barrier would double the CPU the 20,000 steps cost.
+        int threads = get_num_threads();
+        Ops.SetNumThreads(1);
+        try { return Train(implementation, steps, warmUp, threads); }
+        finally { Ops.SetNumThreads(threads); }
+    }
+
+    static Run Train(Implementation implementation, int steps, int warmUp, int threadsBefore)
+    {
         const int Batch = 16, In = 32, Hidden = 64, Classes = 10, Samples = 512;
         manual_seed(7);
         long liveBefore = LiveTensors;
@@ -87,7 +97,7 @@ public class LeakTests
         var run = new Run(clock.Elapsed.TotalSeconds, rssWarm, ResidentBytes(), gcWarm, GC.GetGCMemoryInfo().TotalCommittedBytes,
             liveBefore, liveWarm, LiveTensors, firstLoss, lastLoss, string.Join("; ", samples));
         TestContext.Progress.WriteLine(
-            $"leak test ({implementation}): {steps} steps in {run.Seconds:F1} s ({steps / run.Seconds:F0} steps/s, {(Environment.CpuUsage.TotalTime - cpu0).TotalSeconds:F1} s CPU); " +
+            $"leak test ({implementation}, 1 thread, was {threadsBefore}): {steps} steps in {run.Seconds:F1} s ({steps / run.Seconds:F0} steps/s, {(Environment.CpuUsage.TotalTime - cpu0).TotalSeconds:F1} s CPU); " +
             $"RSS after {warmUp}-step warm-up {run.RssWarm / 1048576.0:F1} MB, at the end {run.RssEnd / 1048576.0:F1} MB " +
             $"({run.Growth * 100:+0.00;-0.00}%), managed heap committed {run.GcWarm / 1048576.0:F1} -> {run.GcEnd / 1048576.0:F1} MB; " +
             $"samples [{run.Samples}]; live tensors {run.LiveBefore} -> {run.LiveWarm} -> {run.LiveEnd}; loss {run.FirstLoss:F4} -> {run.LastLoss:F4}");
