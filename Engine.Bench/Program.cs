@@ -1,1 +1,58 @@
-Console.WriteLine("bench: being ported to TorchSharp");
+// Engine against TorchSharp's built-ins and Python PyTorch 1.13 on this machine (CPU): the
+// optimizer step alone and the MNIST MLP epoch, beside the memory-traffic floor. One process runs
+// at one intra-op thread count; scripts/bench.sh runs it and scripts/bench_python.py in
+// interleaved rounds at 1 and 2 threads and writes Engine.Bench/RESULTS.md.
+//
+//   dotnet Engine.Bench.dll [results.json] [--threads N] [--repeats R] [--epochs E]
+//       [--only bandwidth,optim,epoch] [--cases name,name] [--data data/mnist] [--scale S]
+using System.Globalization;
+using Engine.Bench;
+
+string? jsonPath = null;
+int? threads = null;
+int repeats = 11, epochs = 1;
+double scale = 1.0;
+string data = Path.Combine(Directory.GetCurrentDirectory(), "data", "mnist");
+HashSet<string> parts = ["bandwidth", "optim", "epoch"];
+HashSet<string>? cases = null;
+for (int i = 0; i < args.Length; i++)
+{
+    switch (args[i])
+    {
+        case "--threads": threads = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+        case "--repeats": repeats = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+        case "--epochs": epochs = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+        case "--scale": scale = double.Parse(args[++i], CultureInfo.InvariantCulture); break;
+        case "--data": data = args[++i]; break;
+        case "--only": parts = [.. args[++i].Split(',')]; break;
+        case "--cases": cases = [.. args[++i].Split(',')]; break;
+        case "-h" or "--help":
+            Console.WriteLine("usage: Engine.Bench [results.json] [--threads N] [--repeats R] [--epochs E] [--only bandwidth,optim,epoch] [--cases a,b] [--data DIR] [--scale S]");
+            return 0;
+        default: jsonPath = args[i]; break;
+    }
+}
+
+if (threads is int t) Engine.Ops.SetNumThreads(t, "Engine.Bench --threads");
+var h = new Harness { Repeats = repeats, Scale = scale };
+Console.WriteLine($"engine bench: TorchSharp on libtorch {Engine.Runtime.LibTorchVersion}, {get_num_threads()} intra-op thread(s), .NET {Environment.Version}, {Environment.ProcessorCount} cores");
+
+if (parts.Contains("bandwidth")) Bandwidth.Run(h);
+if (parts.Contains("optim")) OptimizerSteps.Run(h, name => cases is null || cases.Contains(name));
+if (parts.Contains("epoch")) MnistEpoch.RunAll(h, data, epochs, name => cases is null || cases.Contains(name));
+
+if (jsonPath is not null)
+{
+    var meta = new Dictionary<string, object>
+    {
+        ["runtime"] = "engine",
+        ["torch"] = Engine.Runtime.LibTorchVersion,
+        ["threads"] = get_num_threads(),
+        ["dotnet"] = Environment.Version.ToString(),
+        ["repeats"] = repeats,
+        ["load_average"] = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Trim() : "",
+    };
+    h.WriteJson(jsonPath, meta, new Dictionary<string, double[]>());
+    Console.WriteLine($"wrote {jsonPath}");
+}
+return 0;

@@ -1,149 +1,240 @@
 #!/usr/bin/python3
-"""Joins the JSON of scripts/bench.sh's runs into one table: engine against Python PyTorch (and
-the libtorch C++ floor when it ran), as ratios engine/PyTorch.
+"""Joins the JSON of scripts/bench.sh's runs into Engine.Bench/RESULTS.md (printed to stdout):
+Engine against TorchSharp's built-ins, Python PyTorch 1.13 and the memory-traffic floor, at each
+thread count, as ratios.
 
-    bench_report.py DIR        reads DIR/engine-*.json, DIR/pytorch-*.json, DIR/cpp-*.json
+    bench_report.py DIR        reads DIR/{engine,pytorch}-{optim,epoch}-t<T>-r<R>.json
 
-Every repeat of every round is pooled per case and runtime; the table shows the median of the
-pooled wall times, and the median of the pooled thread-CPU times (steadier on a loaded machine).
-Writes DIR/summary.json.
+Times: every repeat of every round is pooled per case; "median" is the median of the pooled
+repeats, "range" the lowest and highest of the per-round medians (how much the machine's load
+moved a case between rounds). Epochs: one epoch per round and runtime; median and range over
+rounds. Ratios divide medians.
 """
 import glob
 import json
 import os
+import re
 import sys
+from collections import defaultdict
 
-GOAL = 0.7  # the issue's target: engine per-op time at most 0.7x Python PyTorch's
-OPS = ("add", "add_", "mul_scalar")
+PARAMS = {"mnist": 535_818, "10m": 10_000_000}
+TENSORS = {"mnist": 6, "10m": 100}
+BYTES = {"adam": 28, "adamw": 28, "sgdm": 20}
+GOAL_TS, GOAL_FLOOR, GOAL_EPOCH = 0.5, 1.5, 0.8
 
 
 def median(xs):
     s = sorted(xs)
+    if not s:
+        return None
     m = len(s) // 2
     return s[m] if len(s) % 2 else 0.5 * (s[m - 1] + s[m])
 
 
-def load(pattern):
-    runs = [json.load(open(p)) for p in sorted(glob.glob(pattern))]
-    pooled, meta = {}, {}
-    for run in runs:
-        meta = {k: v for k, v in run.items() if k not in ("cases", "checks")}
-        meta["checks"] = run.get("checks", {})
+def load_runs(d):
+    """{threads: {case: {"seconds": [...], "round_medians": [...], "cpu": [...], "extra": [dicts]}}}, meta"""
+    pooled = defaultdict(lambda: defaultdict(lambda: dict(seconds=[], round_medians=[], cpu=[], extra=[], description="")))
+    meta = defaultdict(list)
+    for path in sorted(glob.glob(os.path.join(d, "*-t*-r*.json"))):
+        m = re.search(r"(engine|pytorch)-(\w+)-t(\d+)-r(\d+)\.json$", path)
+        if not m:
+            continue
+        run = json.load(open(path))
+        threads = run["threads"]
+        meta[m.group(1)].append(run)
         for c in run["cases"]:
-            p = pooled.setdefault(c["name"], dict(name=c["name"], group=c["group"], description=c["description"],
-                                                  n=c["n"], wall=[], cpu=[]))
-            p["wall"] += c["seconds"]
+            p = pooled[threads][c["name"]]
+            p["description"] = c["description"]
+            p["group"] = c["group"]
+            p["seconds"] += c["seconds"]
             p["cpu"] += c.get("cpu_seconds", [])
-    for p in pooled.values():
-        p["wall_median"] = median(p["wall"])
-        p["wall_min"] = min(p["wall"])
-        p["cpu_median"] = median(p["cpu"]) if p["cpu"] else None
-        p["cpu_min"] = min(p["cpu"]) if p["cpu"] else None
-    return len(runs), meta, pooled
+            p["round_medians"].append(median(c["seconds"]))
+            p["extra"].append(c.get("extra", {}))
+    return pooled, meta
 
 
 def fmt(s):
     if s is None:
         return "-"
-    return f"{s * 1e6:.2f} us" if s < 1e-3 else f"{s * 1e3:.3f} ms"
+    if s < 1e-3:
+        return f"{s * 1e6:.0f} µs"
+    if s < 1:
+        return f"{s * 1e3:.2f} ms" if s < 0.1 else f"{s * 1e3:.0f} ms"
+    return f"{s:.2f} s"
 
 
-def ratio(x, y):
-    return None if x is None or y is None or y == 0 else x / y
+def rng(p):
+    if not p or not p["round_medians"]:
+        return ""
+    lo, hi = min(p["round_medians"]), max(p["round_medians"])
+    return f" ({fmt(lo)}–{fmt(hi)})" if len(p["round_medians"]) > 1 else ""
 
 
-def fr(r):
-    return "-" if r is None else f"{r:.2f}x"
+def cell(p, key="seconds"):
+    if not p or not p[key]:
+        return "-"
+    return fmt(median(p[key])) + (rng(p) if key == "seconds" else "")
+
+
+def ratio(a, b, key="seconds"):
+    if not a or not b or not a[key] or not b[key]:
+        return None
+    x, y = median(a[key]), median(b[key])
+    return x / y if y else None
+
+
+def fr(r, goal=None):
+    if r is None:
+        return "-"
+    s = f"{r:.2f}x"
+    if goal is not None:
+        s += " ✓" if r <= goal else " ✗"
+    return s
 
 
 def table(headers, rows):
-    widths = [max(len(str(h)), *(len(str(r[k])) for r in rows)) for k, h in enumerate(headers)]
-    left = {0, len(headers) - 1} if headers[-1] == "what" else {0}
-    line = lambda cells: "  ".join(str(c).ljust(w) if k in left else str(c).rjust(w) for k, (c, w) in enumerate(zip(cells, widths))).rstrip()
-    print(line(headers))
-    print("  ".join("-" * w for w in widths))
-    for r in rows:
-        print(line(r))
+    out = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" if i == 0 else "---:" for i in range(len(headers))) + "|"]
+    out += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
+    return "\n".join(out)
+
+
+def extra_avg(p, key):
+    vals = [e[key] for e in p["extra"] if key in e]
+    return sum(vals) / len(vals) if vals else None
 
 
 def main():
     d = sys.argv[1] if len(sys.argv) > 1 else "artifacts/bench"
-    ne, em, eng = load(os.path.join(d, "engine-*.json"))
-    npy, pm, py = load(os.path.join(d, "pytorch-*.json"))
-    ncpp, cm, cpp = load(os.path.join(d, "cpp-*.json"))
-    if not ne or not npy:
-        sys.exit(f"bench_report: need engine-*.json and pytorch-*.json in {d}")
-    print(f"engine: libtorch {em.get('torch')}, .NET {em.get('dotnet')}, {em.get('threads')} thread(s), {ne} run(s)")
-    print(f"pytorch: {pm.get('torch')}, python {pm.get('python')}, {pm.get('threads')} thread(s), {npy} run(s)")
-    if ncpp:
-        print(f"libtorch C++ floor: {cm.get('torch')}, {cm.get('threads')} thread(s), {ncpp} run(s)")
-    if em.get("threads") != pm.get("threads"):
-        print("WARNING: the engine and PyTorch ran with different thread counts")
-    print()
+    pooled, meta = load_runs(d)
+    if not pooled:
+        sys.exit(f"bench_report: no runs in {d}")
+    e0 = meta["engine"][0] if meta["engine"] else {}
+    p0 = meta["pytorch"][0] if meta["pytorch"] else {}
+    cpu = ""
+    if os.path.exists("/proc/cpuinfo"):
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    loads = sorted({r.get("load_average", "").split(" ")[0] for rs in meta.values() for r in rs if r.get("load_average")}, key=float)
+    rounds = max((len(p["round_medians"]) for t in pooled.values() for p in t.values()), default=0)
+    L = []
+    L.append("# Engine.Bench results")
+    L.append("")
+    L.append("Generated by `scripts/bench.sh` (`scripts/bench_report.py`); how to read it and where the time goes: "
+             "[README.md](README.md).")
+    L.append("")
+    L.append(f"- Machine: {cpu or 'unknown CPU'}, {os.cpu_count()} vCPUs, shared with other jobs: 1-minute load average "
+             f"{loads[0] if loads else '?'} to {loads[-1] if loads else '?'} at the end of the runs (the figures below are "
+             "under that load; compare ratios within a thread count, not absolute times).")
+    L.append(f"- Engine and TorchSharp: TorchSharp 0.107 on libtorch {e0.get('torch', '?')}, .NET {e0.get('dotnet', '?')}. "
+             f"Python: PyTorch {p0.get('torch', '?')} (Debian python3-torch), Python {p0.get('python', '?')}.")
+    L.append(f"- Up to {rounds} interleaved round(s) per thread count (Engine and Python processes alternate); "
+             "times are medians over all repeats of all rounds, with the range of the per-round medians in brackets.")
+    L.append("")
 
-    rows, summary = [], []
-    for name, e in eng.items():
-        if e["group"] not in ("op", "step", "optim"):
-            continue
-        p = py.get(name)
-        c = cpp.get(name)
-        if p and p["n"] != e["n"]:
-            print(f"WARNING: {name}: N differs (engine {e['n']}, pytorch {p['n']})")
-        rw = ratio(e["wall_median"], p and p["wall_median"])
-        rc = ratio(e["cpu_median"], p and p["cpu_median"])
-        rm = ratio(e["cpu_min"], p and p["cpu_min"])
-        rows.append([name, fmt(e["wall_median"]), fmt(p and p["wall_median"]), fr(rw),
-                     fmt(e["cpu_median"]), fmt(p and p["cpu_median"]), fr(rc), fr(rm), fmt(c and c["cpu_median"])])
-        summary.append(dict(case=name, description=e["description"], n=e["n"],
-                            engine_wall_median_s=e["wall_median"], pytorch_wall_median_s=p and p["wall_median"],
-                            ratio_wall=rw, engine_cpu_median_s=e["cpu_median"],
-                            pytorch_cpu_median_s=p and p["cpu_median"], ratio_cpu=rc,
-                            engine_cpu_min_s=e["cpu_min"], pytorch_cpu_min_s=p and p["cpu_min"], ratio_cpu_min=rm,
-                            engine_wall_min_s=e["wall_min"], pytorch_wall_min_s=p and p["wall_min"],
-                            cpp_cpu_median_s=c and c["cpu_median"], cpp_wall_median_s=c and c["wall_median"]))
-    print("Engine vs Python PyTorch (medians over all repeats of all rounds; ratio = engine / PyTorch)")
-    table(["case", "engine wall", "pytorch wall", "ratio", "engine cpu", "pytorch cpu", "ratio cpu", "ratio cpu min", "C++ cpu"], rows)
-    print("(wall: time.perf_counter / Stopwatch; cpu: the thread's CPU time; 'cpu min': ratio of the fastest repeats)")
-    print()
+    for threads in sorted(pooled):
+        P = pooled[threads]
+        L.append(f"## {threads} thread{'s' if threads > 1 else ''} (`torch.set_num_threads({threads})`)")
+        L.append("")
+        bw = P.get("add_")
+        bw_gbs = bw_cpu_gbs = None
+        if bw:
+            bw_gbs = bw["extra"][0]["bytes"] / median(bw["seconds"]) / 1e9
+            bw_cpu_gbs = bw["extra"][0]["bytes"] / median(bw["cpu"]) / 1e9 if bw["cpu"] else None
+            rows = []
+            for name, what in (("add_", "`a.add_(b)`: read a, b, write a (the floor's pattern)"),
+                               ("copy_", "`dst.copy_(src)`: read src, write dst"),
+                               ("memcpy", "`Buffer.MemoryCopy`, one thread")):
+                p = P.get(name)
+                if not p:
+                    continue
+                b = p["extra"][0]["bytes"]
+                med = b / median(p["seconds"]) / 1e9
+                lo, hi = b / max(p["round_medians"]) / 1e9, b / min(p["round_medians"]) / 1e9
+                row = [what, f"{med:.1f} GB/s ({lo:.1f}–{hi:.1f})", fmt(median(p["seconds"]))]
+                if threads == 1:
+                    row.append(f"{b / median(p['cpu']) / 1e9:.1f} GB/s")
+                rows.append(row)
+            L.append("Memory bandwidth, 200 MB float32 tensors (bytes read + written per second):")
+            L.append("")
+            L.append(table(["kernel", "bandwidth (wall)", "time (wall)"] + (["bandwidth (thread CPU time)"] if threads == 1 else []), rows))
+            L.append("")
 
-    for s in summary:
-        if s["case"] in OPS:
-            r = s["ratio_cpu"] if s["ratio_cpu"] is not None else s["ratio_wall"]
-            verdict = "meets" if r is not None and r <= GOAL else "misses"
-            print(f"goal (per-op <= {GOAL}x PyTorch): {s['case']:<11} {fr(r)} cpu median, {fr(s['ratio_cpu_min'])} cpu min, "
-                  f"{fr(s['ratio_wall'])} wall median -> {verdict} (on the cpu median)")
-    print()
+        rows = []
+        for s in ("mnist", "10m"):
+            for o in ("adam", "adamw", "sgdm"):
+                eng, flat = P.get(f"{o}_{s}_engine"), P.get(f"{o}_{s}_flat")
+                ts, py = P.get(f"{o}_{s}_torchsharp"), P.get(f"{o}_{s}_python")
+                if not any((eng, flat, ts, py)):
+                    continue
+                floor = BYTES[o] * PARAMS[s] / (bw_gbs * 1e9) if bw_gbs else None
+                ef = median(eng["seconds"]) / floor if eng and floor else None
+                goal = o == "adam"
+                rows.append([f"{o}, {s} ({PARAMS[s]:,} in {TENSORS[s]})", cell(eng), cell(flat), cell(ts), cell(py),
+                             fmt(floor) + f" ({BYTES[o]} B/param)" if floor else "-",
+                             fr(ratio(eng, ts), GOAL_TS if goal else None), fr(ratio(eng, py)),
+                             fr(ef, GOAL_FLOOR if goal else None), fr(ratio(flat, ts))])
+        cpu_rows = []
+        if threads == 1:
+            for s in ("mnist", "10m"):
+                for o in ("adam", "adamw", "sgdm"):
+                    eng, flat = P.get(f"{o}_{s}_engine"), P.get(f"{o}_{s}_flat")
+                    ts, py = P.get(f"{o}_{s}_torchsharp"), P.get(f"{o}_{s}_python")
+                    if not any((eng, flat, ts, py)):
+                        continue
+                    floor = BYTES[o] * PARAMS[s] / (bw_cpu_gbs * 1e9) if bw_cpu_gbs else None
+                    ef = median(eng["cpu"]) / floor if eng and eng["cpu"] and floor else None
+                    goal = o == "adam"
+                    cpu_rows.append([f"{o}, {s}", cell(eng, "cpu"), cell(flat, "cpu"), cell(ts, "cpu"), cell(py, "cpu"), fmt(floor),
+                                     fr(ratio(eng, ts, "cpu"), GOAL_TS if goal else None), fr(ratio(eng, py, "cpu")),
+                                     fr(ef, GOAL_FLOOR if goal else None), fr(ratio(flat, ts, "cpu"))])
+        if rows:
+            L.append("Optimizer step, fixed gradients, fp32 (wall time per step):")
+            L.append("")
+            L.append(table(["optimizer, parameters", "Engine (Auto = fused)", "Engine flat", "TorchSharp", "PyTorch 1.13 foreach",
+                            "floor", "Engine / TorchSharp", "Engine / PyTorch", "Engine / floor", "flat / TorchSharp"], rows))
+            L.append("")
+            L.append(f"Goals for Adam: Engine / TorchSharp ≤ {GOAL_TS}x, Engine / floor ≤ {GOAL_FLOOR}x (✓ met, ✗ missed). "
+                     "The floor is bytes per parameter × parameters / the `add_` bandwidth above; the 535,818 parameters "
+                     "(15 MB of Adam traffic) partly fit in the caches, so a step there can beat it.")
+            if cpu_rows:
+                L.append("")
+                L.append("The same at 1 thread in the calling thread's CPU time (all the work runs on it at 1 thread; this "
+                         "does not count the time the VM gave other processes, so it is the steadier figure under load; "
+                         "floor from the `add_` bandwidth in CPU time):")
+                L.append("")
+                L.append(table(["optimizer, parameters", "Engine (Auto = fused)", "Engine flat", "TorchSharp", "PyTorch 1.13 foreach",
+                                "floor", "Engine / TorchSharp", "Engine / PyTorch", "Engine / floor", "flat / TorchSharp"], cpu_rows))
+                L.append("")
+            if not any(f"sgdm_{s}_engine" in P for s in ("mnist", "10m")):
+                L.append("")
+                L.append("SGD with momentum: Engine's Sgd was not on this branch when the bench ran; only TorchSharp's SGD and PyTorch's are timed.")
+            L.append("")
 
-    # Same seed, same arithmetic: the first losses of each training case must agree.
-    for name, e_loss in em.get("checks", {}).items():
-        others = [("pytorch", pm.get("checks", {}).get(name)), ("C++", cm.get("checks", {}).get(name) if ncpp else None)]
-        parts = []
-        for who, loss in others:
-            if loss:
-                diff = max(abs(x - y) for x, y in zip(e_loss, loss))
-                parts.append(f"{who} max |diff| {diff:.1e}")
-        print(f"check {name}: engine losses {', '.join(f'{x:.6f}' for x in e_loss)}; {'; '.join(parts)}")
-    print()
-
-    brows = []
-    for src, pooled in (("engine", eng), ("C++", cpp), ("pytorch", py)):
-        for name, e in pooled.items():
-            if e["group"] in ("breakdown", "extra"):
-                brows.append([name, src, fmt(e["cpu_min"]), fmt(e["cpu_median"]), fmt(e["wall_min"]), e["description"][:72]])
-    for name in ("add", "add_", "mul_scalar"):
-        for src, pooled in (("C++", cpp), ("pytorch", py)):
-            if name in pooled:
-                e = pooled[name]
-                brows.append([name, src, fmt(e["cpu_min"]), fmt(e["cpu_median"]), fmt(e["wall_min"]), e["description"][:72]])
-    if brows:
-        print("Per-op breakdown: one small add taken apart. Rows of one runtime were timed round-robin in many")
-        print("short repeats; 'cpu min' (fastest repeat's thread CPU time per call) resolves differences of")
-        print("~0.05 us on a loaded machine, 'cpu median' is the typical cost under that load.")
-        table(["layer", "runtime", "cpu min", "cpu median", "wall min", "what"], brows)
-
-    json.dump(dict(engine=em, pytorch=pm, cpp=cm if ncpp else None, cases=summary,
-                   breakdown=[dict(zip(["name", "runtime", "cpu_min", "cpu_median", "wall_min", "description"], r)) for r in brows]),
-              open(os.path.join(d, "summary.json"), "w"), indent=2)
+        rows = []
+        ep = {k: P.get(f"epoch_{k}") for k in ("engine", "torchsharp_loader", "torchsharp", "python")}
+        names = {"engine": "Engine Adam + index-select loader", "torchsharp_loader": "TorchSharp Adam + index-select loader",
+                 "torchsharp": "TorchSharp built-ins (Adam + DataLoader)", "python": "PyTorch 1.13 Adam + index-select"}
+        for k, p in ep.items():
+            if not p:
+                continue
+            rows.append([names[k], cell(p), fmt(median(p["cpu"])) if p["cpu"] else "-",
+                         fmt(extra_avg(p, "load_s")), fmt(extra_avg(p, "forward_backward_s")), fmt(extra_avg(p, "optimizer_s")),
+                         f"{extra_avg(p, 'test_accuracy'):.2%}" if extra_avg(p, "test_accuracy") is not None else "-",
+                         fr(ratio(ep["engine"], p)) if k != "engine" else "",
+                         fr(ratio(ep["engine"], p, "cpu")) if k != "engine" else ""])
+        if rows:
+            L.append("MNIST MLP epoch, 784-512-256-10, Adam 1e-3, batch 128, 469 steps (then test accuracy on 10,000):")
+            L.append("")
+            L.append(table(["program", "epoch (wall)", "CPU, all threads", "loading", "forward + backward",
+                            "optimizer (zero_grad + step)", "test accuracy", "Engine / this (wall)", "Engine / this (CPU)"], rows))
+            L.append("")
+            r = ratio(ep["engine"], ep["torchsharp"])
+            if r is not None:
+                L.append(f"Goal: Engine's epoch ≤ {GOAL_EPOCH}x TorchSharp's built-in loop: {fr(r, GOAL_EPOCH)}.")
+                L.append("")
+    print("\n".join(L))
 
 
 if __name__ == "__main__":

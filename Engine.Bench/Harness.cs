@@ -3,9 +3,12 @@ using System.Text.Json;
 
 namespace Engine.Bench;
 
-/// <summary>One measured case: wall and thread-CPU seconds per iteration of each timed repeat.</summary>
+/// <summary>One measured case: wall and thread-CPU seconds per iteration of each timed repeat;
+/// <see cref="Extra"/> holds figures a case reports besides its time (phase split, accuracy).</summary>
 sealed record Result(string Name, string Group, string Description, int N, double[] Seconds, double[] CpuSeconds)
 {
+    public Dictionary<string, double> Extra { get; } = new();
+
     public double Median => MedianOf(Seconds);
     public double Min => Seconds.Min();
     public double CpuMedian => MedianOf(CpuSeconds);
@@ -26,9 +29,8 @@ sealed record Result(string Name, string Group, string Description, int N, doubl
 /// <see cref="Repeats"/> repeats of N iterations of the body and keep each repeat's time per
 /// iteration. Many short repeats rather than a few long ones: on a shared machine the fastest
 /// of them estimate the uncontended cost, their median the typical one. The body runs its own loop of N so the harness adds no per-iteration cost.
-/// Besides wall time it records this thread's CPU time (Python's time.thread_time): on a shared,
-/// loaded machine that is the steadier figure, and with one intra-op thread all of an op's
-/// work runs on the calling thread.
+/// Besides wall time it records this thread's CPU time (Python's time.thread_time); with more
+/// than one intra-op thread part of the work runs on other threads, so the report uses wall time.
 /// </summary>
 sealed partial class Harness
 {
@@ -105,7 +107,15 @@ sealed partial class Harness
     }
 
     public static string Format(double seconds) =>
-        seconds < 1e-3 ? $"{seconds * 1e6:F3} us" : $"{seconds * 1e3:F3} ms";
+        seconds < 1e-3 ? $"{seconds * 1e6:F3} us" : seconds < 1 ? $"{seconds * 1e3:F3} ms" : $"{seconds:F3} s";
+
+    /// <summary>Adds a result measured outside the harness (a whole epoch, say).</summary>
+    public Result Add(Result result)
+    {
+        Results.Add(result);
+        Console.WriteLine($"  {result.Name,-28} {Format(result.Median),12} median  {Format(result.Min),12} min  ({result.Seconds.Length} runs)");
+        return result;
+    }
 
     public void WriteJson(string path, IReadOnlyDictionary<string, object> meta, IReadOnlyDictionary<string, double[]> checks)
     {
@@ -145,8 +155,11 @@ sealed partial class Harness
             foreach (var s in r.Seconds) w.WriteNumberValue(s);
             w.WriteEndArray();
             w.WriteStartArray("cpu_seconds");
-            foreach (var s in r.CpuSeconds) w.WriteNumberValue(s);
+            foreach (var s in r.CpuSeconds) if (double.IsFinite(s)) w.WriteNumberValue(s);
             w.WriteEndArray();
+            w.WriteStartObject("extra");
+            foreach (var (key, value) in r.Extra) if (double.IsFinite(value)) w.WriteNumber(key, value);
+            w.WriteEndObject();
             w.WriteEndObject();
         }
         w.WriteEndArray();

@@ -1,0 +1,66 @@
+namespace Engine.Tests.Errors;
+
+/// <summary>
+/// The cases <see cref="ChildProcess"/> runs in a fresh process. Each prints what it does as it
+/// goes: first a valid call (so a later death is not a loading failure), then Engine's guard with
+/// the bad input (it must throw ArgumentException), then the raw TorchSharp call with the same
+/// input inside try/catch. Exit 0 means the raw call returned or threw a managed exception; an
+/// abort (SIGABRT, exit 134) is what TorchSharp 0.107 does for these inputs.
+/// </summary>
+static class ChildCases
+{
+    public static readonly string[] Names = ["matmul", "cummax", "var-int", "set-num-threads-0"];
+
+    public static int Run(string name) => name switch
+    {
+        "matmul" => Case(
+            () => Ops.Matmul(ones(3, 4), ones(4, 2)),
+            () => Ops.Matmul(ones(3, 4), ones(5, 2)),
+            () => ones(3, 4).matmul(ones(5, 2))),
+        "cummax" => Case(
+            () => Ops.Cummax(ones(3, 4), 1).values,
+            () => Ops.Cummax(ones(3, 4), 2).values,
+            () => torch.cummax(ones(3, 4), 2).values),
+        "var-int" => Case(
+            () => Ops.Var(ones(3, 4), 1),
+            () => Ops.Var(ones(new long[] { 3, 4 }, ScalarType.Int64), 1),
+            () => ones(new long[] { 3, 4 }, ScalarType.Int64).var(1)),
+        "set-num-threads-0" => Case(
+            () => { Ops.SetNumThreads(1); return ones(1); },
+            () => { Ops.SetNumThreads(0); return ones(1); },
+            () => { torch.set_num_threads(0); return ones(1); }),
+        _ => throw new ArgumentException($"no child case '{name}'"),
+    };
+
+    static int Case(Func<Tensor> valid, Func<Tensor> guarded, Func<Tensor> raw)
+    {
+        Say($"valid: {Check.Shape(valid())}");
+        try
+        {
+            guarded();
+            Say("guard: returned");
+            return 3;
+        }
+        catch (ArgumentException e)
+        {
+            Say($"guard: {e.Message.Split('\n')[0]}");
+        }
+        Say("raw: calling");
+        try
+        {
+            raw();
+            Say("raw: returned");
+        }
+        catch (Exception e)
+        {
+            Say($"raw: caught {e.GetType().Name}: {e.Message.Split('\n')[0]}");
+        }
+        return 0;
+    }
+
+    static void Say(string line)
+    {
+        Console.WriteLine(line);
+        Console.Out.Flush();
+    }
+}
