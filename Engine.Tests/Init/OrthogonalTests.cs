@@ -38,6 +38,21 @@ public class OrthogonalTests
         Assert.That(t.sub(f.Value).abs().max().to(ScalarType.Float64).item<double>(), Is.LessThan(tol));
     }
 
+    [Test]
+    public void In_float64_torchsharps_orthogonal_draws_float32_while_ours_follows_python()
+    {
+        using var scope = NewDisposeScope();
+        var f = InitFixture.Load("orthogonal_f64");
+        manual_seed(f.Seed);
+        var theirs = TorchInit.orthogonal_(empty(f.Shape, ScalarType.Float64), 2.0);
+        manual_seed(f.Seed);
+        var ours = Init.Orthogonal_(empty(f.Shape, ScalarType.Float64), 2.0);
+        // libtorch's C++ orthogonal_ draws torch::randn in the default dtype (float32) whatever the
+        // tensor's dtype; Python draws in the tensor's dtype. A different matrix altogether, not rounding.
+        Assert.That(theirs.sub(f.Value).abs().max().item<double>(), Is.GreaterThan(1e-3));
+        Assert.That(ours.sub(f.Value).abs().max().item<double>(), Is.LessThan(1e-12));
+    }
+
     [TestCase(40, 12, ScalarType.Float32)]
     [TestCase(10, 30, ScalarType.Float32)]
     [TestCase(64, 64, ScalarType.Float32)]
