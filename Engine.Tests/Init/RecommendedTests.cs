@@ -120,4 +120,41 @@ public class RecommendedTests
         Assert.That(ps["norm.weight"].eq(1).all().item<bool>() && ps["norm.bias"].eq(0).all().item<bool>(), Is.True);
         Assert.That(rules["fc"], Does.StartWith("kaiming_normal FanIn relu"), "looked past the norm layer to the ReLU");
     }
+
+    [Test]
+    public void Recurrent_weights_are_orthogonal_per_gate()
+    {
+        using var scope = NewDisposeScope();
+        using var model = new Recurrent();
+        var rules = Init.ApplyRecommended(model);
+        Assert.That(rules.Keys, Does.Contain("lstm"), string.Join("; ", model.named_modules().Select(m => $"{m.name}:{m.module.GetType().Name}:{m.module.children().Count()}")));
+        Assert.That(rules["lstm"], Does.Contain("(4)"));
+        Assert.That(rules["gru"], Does.Contain("(3)"));
+        foreach (var (name, p) in model.named_parameters())
+        {
+            if (name.Contains("weight_hh"))
+            {
+                long gates = name.StartsWith("lstm") ? 4 : 3;
+                foreach (var block in p.detach().to(ScalarType.Float64).chunk(gates, 0))
+                    // float32 orthogonal blocks [32, 32]: Gram entries are sums of 32 float32 products.
+                    Assert.That(block.mm(block.t()).sub(eye(32, dtype: ScalarType.Float64)).abs().max().item<double>(), Is.LessThan(1e-5), name);
+            }
+            else if (name.Contains("bias_")) Assert.That(p.eq(0).all().item<bool>(), Is.True, name);
+            else if (name.Contains("weight_ih"))
+            {
+                var (fanIn, fanOut) = Init.CalculateFanInAndFanOut(p);
+                Assert.That(p.abs().max().item<float>(), Is.LessThanOrEqualTo((float)Math.Sqrt(6.0 / (fanIn + fanOut))), name);
+            }
+        }
+    }
+
+    /// <summary>A TorchSharp model the usual way: submodules as fields, registered by name.</summary>
+    sealed class Recurrent : nn.Module
+    {
+        readonly Embedding emb = nn.Embedding(100, 24);
+        readonly LSTM lstm = nn.LSTM(24, 32);
+        readonly GRU gru = nn.GRU(32, 32, numLayers: 2);
+
+        public Recurrent() : base(nameof(Recurrent)) => RegisterComponents();
+    }
 }

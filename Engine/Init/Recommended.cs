@@ -40,6 +40,8 @@ public static partial class Init
     /// calculate_gain) and sigmoid (gain 1); LeCun normal, variance 1/n_in, for SELU; Xavier with
     /// gain 1 when no activation follows. Their biases 0.</item>
     /// <item>Embedding tables N(0, 0.02²).</item>
+    /// <item>LSTM, GRU and RNN: recurrent weights orthogonal, one block per gate; input weights
+    /// Xavier uniform; biases 0.</item>
     /// <item>Normalization layers (any module whose type name contains "Norm": BatchNorm, LayerNorm,
     /// GroupNorm, InstanceNorm, RMSNorm, Engine's and TorchSharp's): weight 1, bias 0.</item>
     /// <item>Optionally, layers that end a residual branch scaled by 1/√(2 · depth).</item>
@@ -115,6 +117,22 @@ public static partial class Init
                     Normal_(e.weight!, 0, options.EmbeddingStd, g);
                     applied[name] = $"normal(0, {options.EmbeddingStd})";
                     break;
+                case var rnn when module.GetType().Name is "LSTM" or "GRU" or "RNN":
+                {
+                    // Recurrent weights: one orthogonal block per gate (the seeds' "LSTM/GRU: orthogonal"),
+                    // so repeated multiplication by W_hh neither shrinks nor grows the state;
+                    // input weights Xavier uniform; biases 0.
+                    long gates = rnn.GetType().Name switch { "LSTM" => 4, "GRU" => 3, _ => 1 };
+                    foreach (var (pname, p) in rnn.named_parameters(recurse: false))
+                    {
+                        if (pname.StartsWith("weight_hh"))
+                            foreach (var block in p.chunk(gates, 0)) Orthogonal_(block, 1, g);
+                        else if (pname.StartsWith("weight_ih")) XavierUniform_(p, 1, g);
+                        else if (pname.StartsWith("bias")) p.zero_();
+                    }
+                    applied[name] = $"recurrent: weight_hh orthogonal per gate ({gates}), weight_ih xavier_uniform, biases 0";
+                    break;
+                }
                 default:
                     if (module.GetType().Name.Contains("Norm"))
                     {
