@@ -21,6 +21,7 @@ public class LsuvTests
         var path = folder is null ? null : Path.Combine(folder, "t10k-images-idx3-ubyte");
         if (path is null || !File.Exists(path))
         {
+            TestContext.Progress.WriteLine("LSUV tests: no MNIST (scripts/get-mnist.sh), using a fixed random batch");
             using var g = new Generator(1234);
             return rand([count, 1, 28, 28], generator: g);
         }

@@ -50,16 +50,22 @@ public class TruncNormalTests
     }
 
     [Test]
-    public void TorchSharps_trunc_normal_is_not_pytorchs_while_ours_is()
+    public void TorchSharps_trunc_normal_swaps_mean_and_std_drops_sqrt2_and_ignores_its_generator()
     {
         using var scope = NewDisposeScope();
         var f = InitFixture.Load("trunc_normal_asym");
         manual_seed(f.Seed);
         var theirs = TorchInit.trunc_normal_(empty(f.Shape), 0.5, 2.0, -1.0, 3.0);
-        // TorchSharp 0.107's native trunc_normal_ multiplies by the mean and adds the std (and drops
-        // √2): its draws are not Python's. If this starts failing, TorchSharp was fixed: compare
-        // with it directly.
-        Assert.That(theirs.bytes.ToArray(), Is.Not.EqualTo(f.Value.bytes.ToArray()));
+        Assert.That(theirs.bytes.ToArray(), Is.Not.EqualTo(f.Value.bytes.ToArray()), "not PyTorch's values");
+        // What TorchSharp 0.107's native code computes on the same uniform draws: erfinv(v)·mean + std.
+        var u = Uniform(f, "uniform");
+        var swapped = u.erfinv().mul_(0.5).add_(2.0).clamp_(-1.0, 3.0);
+        Assert.That(theirs.bytes.ToArray(), Is.EqualTo(swapped.bytes.ToArray()), "the swapped recipe");
+        // Its generator argument is not used: it draws from the default generator.
+        manual_seed(f.Seed);
+        using var g = new Generator(4242);
+        var withGenerator = TorchInit.trunc_normal_(empty(f.Shape), 0.5, 2.0, -1.0, 3.0, g);
+        Assert.That(withGenerator.bytes.ToArray(), Is.EqualTo(theirs.bytes.ToArray()), "generator ignored");
     }
 
     [TestCase(0.0, 1.0, -2.0, 2.0)]

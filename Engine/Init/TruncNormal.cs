@@ -11,7 +11,7 @@ public static partial class Init
     /// clamped to [a, b] against rounding. a and b are absolute bounds, not multiples of std.
     /// Equals Python PyTorch's numbers after the same seed. TorchSharp 0.107's own
     /// <c>trunc_normal_</c> does not: it multiplies by the mean and adds the std, drops the √2 and
-    /// ignores its generator (checked in InitPythonFixtureTests).
+    /// ignores its generator (shown in TruncNormalTests).
     /// </summary>
     public static Tensor TruncNormal_(Tensor tensor, double mean = 0, double std = 1, double a = -2, double b = 2,
         Generator? generator = null)
