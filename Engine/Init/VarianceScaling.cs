@@ -33,7 +33,7 @@ public static partial class Init
     {
         if (!(scale > 0) || double.IsInfinity(scale))
             throw new ArgumentOutOfRangeException(nameof(scale), scale, "VarianceScaling_: scale must be positive and finite");
-        var (fanIn, fanOut) = CalculateFanInAndFanOut(tensor);
+        var (fanIn, fanOut) = Fans(tensor, nameof(VarianceScaling_));
         double n = mode switch
         {
             VarianceScalingMode.FanIn => fanIn,
