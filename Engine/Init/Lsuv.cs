@@ -21,8 +21,9 @@ public static partial class Init
     /// </list>
     /// Var is the population variance over all elements of the output. Earlier layers do not
     /// depend on later ones, so when it returns every converged layer's output has variance
-    /// 1 ± tolerance on this batch. Runs under no-grad in the model's current mode: put dropout in
-    /// eval mode for a deterministic result. A layer that has not converged after maxIterations is
+    /// 1 ± tolerance on this batch. Runs under no-grad in the model's current mode: in training
+    /// mode dropout makes the variance random and every forward updates BatchNorm running
+    /// statistics, so call eval() first unless that is wanted. A layer that has not converged after maxIterations is
     /// reported with Converged false, not an error.
     /// </summary>
     /// <exception cref="ArgumentException">The model has no Linear or Conv layer, the tolerance or
