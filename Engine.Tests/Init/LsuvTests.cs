@@ -108,6 +108,41 @@ public class LsuvTests
     }
 
     [Test]
+    public void Layers_of_a_custom_module_with_functional_activations_are_reached_by_their_hooks()
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(4);
+        using var model = new TanhStack();
+        var batch = Images(256).flatten(1);
+        var report = Init.Lsuv_(model, batch, tolerance: 0.03, maxIterations: 20);
+        Assert.That(report.Select(r => r.Name), Is.EqualTo(new[] { "layers.0", "layers.1", "layers.2" }));
+        Assert.That(report.All(r => r.Converged), Is.True, string.Join("; ", report));
+        // Recompute each output's variance by hand, in float64.
+        using var noGrad = no_grad();
+        var h = batch.to(ScalarType.Float64);
+        for (int i = 0; i < 3; i++)
+        {
+            var layer = (Linear)model.named_modules().First(m => m.name == $"layers.{i}").module;
+            h = nn.functional.linear(h, layer.weight!.to(ScalarType.Float64), layer.bias!.to(ScalarType.Float64));
+            Assert.That(h.var(unbiased: false).item<double>(), Is.EqualTo(1).Within(0.03), $"layers.{i}");
+            h = h.tanh();
+        }
+    }
+
+    sealed class TanhStack : nn.Module<Tensor, Tensor>
+    {
+        readonly ModuleList<Linear> layers = new(nn.Linear(784, 64), nn.Linear(64, 64), nn.Linear(64, 10));
+
+        public TanhStack() : base(nameof(TanhStack)) => RegisterComponents();
+
+        public override Tensor forward(Tensor x)
+        {
+            foreach (var l in layers.Take(2)) x = l.call(x).tanh();
+            return layers[2].call(x);
+        }
+    }
+
+    [Test]
     public void The_iteration_cap_stops_a_layer_and_reports_it_unconverged()
     {
         using var scope = NewDisposeScope();

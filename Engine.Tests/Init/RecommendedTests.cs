@@ -157,4 +157,28 @@ public class RecommendedTests
 
         public Recurrent() : base(nameof(Recurrent)) => RegisterComponents();
     }
+
+    [Test]
+    public void Layers_inside_a_module_list_are_reached()
+    {
+        using var scope = NewDisposeScope();
+        using var model = new Stack();
+        var rules = Init.ApplyRecommended(model, Nonlinearity.Tanh);
+        Assert.That(rules.Keys, Is.EquivalentTo(new[] { "layers.0", "layers.1", "layers.2" }),
+            string.Join("; ", model.named_modules().Select(m => m.name)));
+        Assert.That(rules["layers.2"], Does.StartWith("xavier_uniform gain 1"), "the last one is the output layer");
+    }
+
+    sealed class Stack : nn.Module<Tensor, Tensor>
+    {
+        readonly ModuleList<Linear> layers = new(nn.Linear(4, 4), nn.Linear(4, 4), nn.Linear(4, 2));
+
+        public Stack() : base(nameof(Stack)) => RegisterComponents();
+
+        public override Tensor forward(Tensor x)
+        {
+            foreach (var l in layers.Take(2)) x = l.call(x).tanh();
+            return layers[2].call(x);
+        }
+    }
 }
