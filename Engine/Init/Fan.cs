@@ -21,26 +21,29 @@ public static partial class Init
     /// field is the product of the sizes after the first two (1 for a matrix). A Linear weight
     /// [out, in] has fan_in = in; a Conv2d weight [out, in/groups, kh, kw] has fan_in = in/groups·kh·kw.
     /// </summary>
-    public static (long FanIn, long FanOut) CalculateFanInAndFanOut(Tensor tensor)
+    public static (long FanIn, long FanOut) CalculateFanInAndFanOut(Tensor tensor) => Fans(tensor, nameof(CalculateFanInAndFanOut));
+
+    /// <summary>The fans, with the initializer that asked named in the error.</summary>
+    static (long FanIn, long FanOut) Fans(Tensor tensor, string call)
     {
         var shape = tensor.shape;
         if (shape.Length < 2)
             throw new ArgumentException(
-                $"CalculateFanInAndFanOut: fan in and fan out can not be computed for a tensor with fewer than 2 dimensions (got [{string.Join(", ", shape)}])",
+                $"{call}: fan in and fan out can not be computed for a tensor with fewer than 2 dimensions (got [{string.Join(", ", shape)}])",
                 nameof(tensor));
         long receptive = 1;
         for (int i = 2; i < shape.Length; i++) receptive *= shape[i];
         return (shape[1] * receptive, shape[0] * receptive);
     }
 
-    static long CalculateCorrectFan(Tensor tensor, FanMode mode)
+    static long CalculateCorrectFan(Tensor tensor, FanMode mode, string call)
     {
-        var (fanIn, fanOut) = CalculateFanInAndFanOut(tensor);
+        var (fanIn, fanOut) = Fans(tensor, call);
         return mode switch
         {
             FanMode.FanIn => fanIn,
             FanMode.FanOut => fanOut,
-            _ => throw new ArgumentException($"mode {mode} is not FanIn or FanOut", nameof(mode)),
+            _ => throw new ArgumentException($"{call}: mode {mode} is not FanIn or FanOut", nameof(mode)),
         };
     }
 

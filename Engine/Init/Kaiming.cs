@@ -12,7 +12,7 @@ public static partial class Init
         Nonlinearity nonlinearity = Nonlinearity.LeakyRelu, Generator? generator = null)
     {
         if (tensor.numel() == 0) return tensor;
-        long fan = CalculateCorrectFan(tensor, mode);
+        long fan = CalculateCorrectFan(tensor, mode, nameof(KaimingUniform_));
         double gain = CalculateGain(nonlinearity, a);
         double std = gain / Math.Sqrt(fan);
         double bound = Math.Sqrt(3.0) * std;
@@ -28,7 +28,7 @@ public static partial class Init
         Nonlinearity nonlinearity = Nonlinearity.LeakyRelu, Generator? generator = null)
     {
         if (tensor.numel() == 0) return tensor;
-        long fan = CalculateCorrectFan(tensor, mode);
+        long fan = CalculateCorrectFan(tensor, mode, nameof(KaimingNormal_));
         double gain = CalculateGain(nonlinearity, a);
         double std = gain / Math.Sqrt(fan);
         using (no_grad()) return tensor.normal_(0, std, generator);

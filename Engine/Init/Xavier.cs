@@ -9,7 +9,7 @@ public static partial class Init
     /// </summary>
     public static Tensor XavierUniform_(Tensor tensor, double gain = 1, Generator? generator = null)
     {
-        var (fanIn, fanOut) = CalculateFanInAndFanOut(tensor);
+        var (fanIn, fanOut) = Fans(tensor, nameof(XavierUniform_));
         double std = gain * Math.Sqrt(2.0 / (double)(fanIn + fanOut));
         double a = Math.Sqrt(3.0) * std;
         using (no_grad()) return tensor.uniform_(-a, a, generator);
@@ -19,7 +19,7 @@ public static partial class Init
     /// std = gain · √(2 / (fan_in + fan_out)).</summary>
     public static Tensor XavierNormal_(Tensor tensor, double gain = 1, Generator? generator = null)
     {
-        var (fanIn, fanOut) = CalculateFanInAndFanOut(tensor);
+        var (fanIn, fanOut) = Fans(tensor, nameof(XavierNormal_));
         double std = gain * Math.Sqrt(2.0 / (double)(fanIn + fanOut));
         using (no_grad()) return tensor.normal_(0, std, generator);
     }
