@@ -76,7 +76,7 @@ public sealed class ParamState : TorchSharp.Modules.OptimizerState, IDisposable
         {
             writer.Write(name);
             writer.Write((int)t.dtype);
-            writer.Write(t.dim());
+            writer.Write((int)t.dim());   // LoadStateDict reads an int32 (dim() is a long)
             foreach (var d in t.shape) writer.Write(d);
             using var cpu = t.cpu().contiguous();
             var bytes = cpu.bytes;
