@@ -87,7 +87,7 @@ public abstract class Optimizer : TorchSharp.Modules.OptimizerHelper
         }
         options.Validate();
         if (options.InitialLearningRate == 0) options.InitialLearningRate = options.Lr;
-        var group = new ParamGroup(parameters, options);
+        var group = ParamGroup.For(parameters, options);
         _groups.Add(group);
         _parameter_groups.Add(group);
         foreach (var p in parameters)
