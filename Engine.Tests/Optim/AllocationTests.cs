@@ -45,9 +45,9 @@ public class AllocationTests
         }
         else
         {
-            // One bucket: a few dozen tensor wrappers and scalars for the whole group (about
-            // 100-200 bytes each), the same for 6 tensors or 18.
-            Assert.That(small, Is.LessThan(16 * 1024));
+            // One bucket: a handful of tensor wrappers and scalars for the whole group (measured
+            // 300-1600 bytes a step), about the same for 6 tensors or 18.
+            Assert.That(small, Is.LessThan(4096));
             Assert.That(large, Is.LessThan(small * 1.5 + 512));
         }
     }

@@ -64,7 +64,7 @@ public class ImplementationTests
         if (illConditioned && impl == Implementation.Fused)
         {
             using var scope = NewDisposeScope();
-            Assert.That(h.LossAndBackward(h.A).ToDouble(), Is.EqualTo(h.LossAndBackward(h.B).ToDouble()).Within(1).Percent, "final loss");
+            Assert.That(h.LossAndBackward(h.A).ToDouble(), Is.EqualTo(h.LossAndBackward(h.B).ToDouble()).Within(5).Percent, "final loss");
             return;
         }
         Assert.That(worst, Is.LessThan(bound), $"over {Steps} steps");

@@ -65,6 +65,14 @@ internal sealed class OptimizerHarness : IDisposable
         return worst;
     }
 
+    /// <summary>Same shape and bit-for-bit the same values (TorchSharp's Tensor.equal is elementwise).</summary>
+    public static bool Identical(Tensor a, Tensor b)
+    {
+        if (!a.shape.SequenceEqual(b.shape) || a.dtype != b.dtype) return false;
+        using var scope = NewDisposeScope();
+        return a.eq(b).all().item<bool>();
+    }
+
     /// <summary>A tensor's elements as float64, flattened.</summary>
     public static double[] Values(Tensor t)
     {

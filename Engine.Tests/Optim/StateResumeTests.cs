@@ -104,7 +104,7 @@ public class StateResumeTests
             Assert.That(sr.Step, Is.EqualTo(sa.Step));
             Assert.That(sr.Buffers.Keys, Is.EquivalentTo(sa.Buffers.Keys));
             foreach (var (buffer, ta) in sa.Buffers)
-                Assert.That(ta.equal(sr.Buffers[buffer]), Is.True, buffer);
+                Assert.That(OptimizerHarness.Identical(ta, sr.Buffers[buffer]), Is.True, buffer);
         }
     }
 

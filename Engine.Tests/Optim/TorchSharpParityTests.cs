@@ -22,7 +22,7 @@ namespace Engine.Tests.Optim;
 /// shows at ≥1e-3 (float64); over 200 steps 1e-8 (float64) and 0.1 (float32, about η/(1 − μ)
 /// relative to weights of order 1). Centered RMSprop divides by √(v − ḡ²), which cancels when
 /// gradients are steady: its fused trajectory is ill-conditioned (measured 4e-6 float64, O(1)
-/// float32 after 200 steps), so it is held to the 10-step bound and to the final loss (1%).</para>
+/// float32 after 200 steps), so it is held to the 10-step bound and to the final loss (5%: the trajectories part but settle at the same level).</para>
 /// TorchSharp 0.107 differs from PyTorch in a few places; those cases are compared with Python
 /// PyTorch's trajectories in <see cref="PythonTrajectoryTests"/> instead, and the difference is
 /// pinned by a test here so a TorchSharp fix shows up:
@@ -120,7 +120,7 @@ public class TorchSharpParityTests
         var (firstBound, bound) = Tolerances(dtype, impl);
         Assert.That(first, Is.LessThan(firstBound), "over the first 10 steps");
         if (c.IllConditioned && impl == Implementation.Fused)
-            Assert.That(loss, Is.EqualTo(referenceLoss).Within(1).Percent, "final loss of an ill-conditioned trajectory");
+            Assert.That(loss, Is.EqualTo(referenceLoss).Within(5).Percent, "final loss of an ill-conditioned trajectory");
         else
             Assert.That(worst, Is.LessThan(bound), $"over {Steps} steps");
         // The run must actually move the weights (the start loss is about 1.1), or agreement proves nothing.
