@@ -44,7 +44,11 @@ public sealed class FlatGroup : IDisposable
                 using (var slice = Slice(Params, i)) slice.copy_(p);
                 using (var view = Slice(Params, i)) p.set_(view);
                 _gradViews[i] = Slice(Grads, i).DetachFromDisposeScope();
-                using (var g = p.grad) if (g is not null) _gradViews[i].copy_(g);
+                // A parameter without a gradient keeps none, so this step skips it as the
+                // readable path does (Intact is false, the caller steps per parameter and Reattaches).
+                using var g = p.grad;
+                if (g is null) continue;
+                _gradViews[i].copy_(g);
                 p.grad = _gradViews[i];
             }
         }

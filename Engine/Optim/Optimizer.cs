@@ -52,6 +52,9 @@ public abstract class Optimizer : TorchSharp.Modules.OptimizerHelper
     {
         ArgumentNullException.ThrowIfNull(spec);
         var options = DefaultOptions.Clone();
+        // initial_lr is the group's own lr (as TorchSharp's add_param_group and PyTorch's
+        // schedulers set it), not the defaults', unless Configure sets it.
+        options.InitialLearningRate = 0;
         spec.Configure?.Invoke(options);
         return AddGroup(spec.Parameters, options);
     }
@@ -84,7 +87,7 @@ public abstract class Optimizer : TorchSharp.Modules.OptimizerHelper
         }
         options.Validate();
         if (options.InitialLearningRate == 0) options.InitialLearningRate = options.Lr;
-        var group = new ParamGroup(parameters, options);
+        var group = ParamGroup.For(parameters, options);
         _groups.Add(group);
         _parameter_groups.Add(group);
         foreach (var p in parameters)

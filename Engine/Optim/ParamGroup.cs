@@ -2,15 +2,25 @@ namespace Engine.Optim;
 
 /// <summary>
 /// Parameters that share hyperparameters (a PyTorch param_group). A TorchSharp
-/// <c>ParamGroup</c>, so TorchSharp's schedulers set its <c>LearningRate</c>; it also answers
-/// <see cref="torch.optim.IMomentum"/> and <see cref="torch.optim.IBetas"/> from its options (an
-/// optimizer without momentum or betas throws NotSupportedException when asked to cycle them).
+/// <c>ParamGroup</c>, so TorchSharp's schedulers set its <c>LearningRate</c>; a group whose
+/// options have betas is also a <see cref="torch.optim.IBetas"/>, one whose options have a
+/// momentum an <see cref="torch.optim.IMomentum"/>, so OneCycleLR cycles the right one (it asks
+/// the group for IBetas first; a group answering both would send SGD's cycle to betas it lacks).
 /// </summary>
-public sealed class ParamGroup : TorchSharp.Modules.ParamGroup, torch.optim.IMomentum, torch.optim.IBetas
+public class ParamGroup : TorchSharp.Modules.ParamGroup
 {
     readonly Parameter[] _parameters;
 
-    internal ParamGroup(Parameter[] parameters, OptimizerOptions options)
+    /// <summary>The group for these options: with IBetas, IMomentum or neither.</summary>
+    internal static ParamGroup For(Parameter[] parameters, OptimizerOptions options) =>
+        options.Betas is not null ? new WithBetas(parameters, options)
+        : options.Momentum is not null ? new WithMomentum(parameters, options)
+        : new ParamGroup(parameters, options);
+
+    sealed class WithBetas(Parameter[] parameters, OptimizerOptions options) : ParamGroup(parameters, options), torch.optim.IBetas;
+    sealed class WithMomentum(Parameter[] parameters, OptimizerOptions options) : ParamGroup(parameters, options), torch.optim.IMomentum;
+
+    private protected ParamGroup(Parameter[] parameters, OptimizerOptions options)
     {
         _parameters = parameters;
         base.Parameters = parameters;

@@ -4,7 +4,7 @@ public sealed class SgdClassicMomentumOptions : OptimizerOptions
 {
     /// <summary>ρ: the friction on the velocity (0.9 or 0.99; 0.5 early in training).</summary>
     public override double? Momentum { get => Rho; set => Rho = value ?? 0; }
-    internal double Rho;
+    internal double Rho { get; set; }
     /// <summary>Nesterov's look-ahead, in the seed's form θ ← θ − ρ·v_old + (1 + ρ)·v.</summary>
     public bool Nesterov { get; set; }
 
@@ -12,7 +12,8 @@ public sealed class SgdClassicMomentumOptions : OptimizerOptions
     {
         base.Validate();
         CheckNonNegative(Rho, "momentum");
-        if (Nesterov && Rho <= 0) throw new ArgumentException("Nesterov momentum requires a momentum > 0");
+        if (Nesterov && Rho <= 0)
+            throw new ArgumentException($"SgdClassicMomentum: nesterov needs momentum > 0 (got {Rho})", "nesterov");
     }
 
     public override IEnumerable<(string Name, double Value)> Values() =>
@@ -41,11 +42,11 @@ public sealed class SgdClassicMomentumOptions : OptimizerOptions
 /// θ ← θ − η·b; v = −η·b), Nesterov included — the seed's "they are equivalent and give the same
 /// sequence of x". They part when η changes: here a new η only scales new gradients, while
 /// <see cref="Sgd"/> rescales the whole accumulated velocity at once. Checked against
-/// <see cref="Sgd"/> with momentum (the equivalence) over 100 steps in float64.
+/// TorchSharp's torch.optim.SGD with momentum (the equivalence) over 150 steps in float64.
 /// </summary>
-public sealed class SgdClassicMomentum : Optimizer
+public sealed class SgdClassicMomentum : Optimizer, torch.optim.IMomentum
 {
-    public SgdClassicMomentum(IEnumerable<Tensor> parameters, double lr = 1e-3, double momentum = 0.9,
+    public SgdClassicMomentum(IEnumerable<Parameter> parameters, double lr = 1e-3, double momentum = 0.9,
         double weightDecay = 0, bool nesterov = false, bool maximize = false)
         : this([new ParamGroupSpec(parameters)], lr, momentum, weightDecay, nesterov, maximize) { }
 
@@ -53,35 +54,44 @@ public sealed class SgdClassicMomentum : Optimizer
         double weightDecay = 0, bool nesterov = false, bool maximize = false)
         : base(groups, new SgdClassicMomentumOptions
         {
-            LearningRate = lr, Rho = momentum, WeightDecay = weightDecay, Nesterov = nesterov, Maximize = maximize,
+            Lr = lr, Rho = momentum, WeightDecay = weightDecay, Nesterov = nesterov, Maximize = maximize,
         }) { }
+
+    /// <summary>The first group's ρ; setting it sets every group's.</summary>
+    public double Momentum
+    {
+        get => Groups[0].Momentum;
+        set { foreach (var g in Groups) g.Momentum = value; }
+    }
 
     protected override void Update(ParamGroup group)
     {
         var o = (SgdClassicMomentumOptions)group.Options;
-        foreach (var p in group.Parameters) UpdateReadable(p, o);
+        foreach (var p in group.Parameters)
+        {
+            using var g = p.grad;
+            if (g is null) continue;
+            var state = State(p);
+            state.Step++;
+            Update(p, g, state.Zeros("velocity"), o);
+        }
     }
 
-    void UpdateReadable(Tensor p, SgdClassicMomentumOptions o)
+    static void Update(Tensor p, Tensor g, Tensor v, SgdClassicMomentumOptions o)
     {
-        var g = p.Grad;
-        if (g is null) return;
-        if (o.Maximize) g = -g;
-        if (o.WeightDecay != 0) g = g.Add(p, alpha: o.WeightDecay);
-        var state = State(p);
-        state.Step++;
-        var v = state.Zeros("velocity", p);
+        if (o.Maximize) g = g.neg();
+        if (o.WeightDecay != 0) g = g.add(p, alpha: o.WeightDecay);
         if (o.Nesterov)
         {
             // θ ← θ − ρ·v_old + (1 + ρ)·v_new
-            p.Add_(v, alpha: -o.Rho);
-            v.Mul_(o.Rho).Add_(g, alpha: -o.LearningRate);
-            p.Add_(v, alpha: 1 + o.Rho);
+            p.add_(v, alpha: -o.Rho);
+            v.mul_(o.Rho).add_(g, alpha: -o.Lr);
+            p.add_(v, alpha: 1 + o.Rho);
         }
         else
         {
-            v.Mul_(o.Rho).Add_(g, alpha: -o.LearningRate);
-            p.Add_(v);
+            v.mul_(o.Rho).add_(g, alpha: -o.Lr);
+            p.add_(v);
         }
     }
 }

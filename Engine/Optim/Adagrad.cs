@@ -1,5 +1,3 @@
-using Engine.Interop;
-
 namespace Engine.Optim;
 
 public sealed class AdagradOptions : OptimizerOptions
@@ -44,13 +42,13 @@ public sealed class AdagradOptions : OptimizerOptions
 /// s ← s + g²                                      sum (starts at initial_accumulator_value)
 /// θ ← θ − η̃·g / (√s + ε)
 /// </code>
-/// Mirrors PyTorch 1.13's _single_tensor_adagrad (dense gradients); checked against libtorch's
-/// torch::optim::Adagrad and Python PyTorch's trajectories. The state is created on a
-/// parameter's first gradient rather than in the constructor, which changes nothing in the update.
+/// Mirrors PyTorch 1.13's _single_tensor_adagrad (dense gradients); checked against TorchSharp's
+/// torch.optim.Adagrad (which has no maximize) and Python PyTorch's trajectories. The sum is made
+/// on a parameter's first gradient rather than in the constructor, which changes nothing in the update.
 /// </summary>
 public sealed class Adagrad : Optimizer
 {
-    public Adagrad(IEnumerable<Tensor> parameters, double lr = 1e-2, double lrDecay = 0, double weightDecay = 0,
+    public Adagrad(IEnumerable<Parameter> parameters, double lr = 1e-2, double lrDecay = 0, double weightDecay = 0,
         double initialAccumulatorValue = 0, double eps = 1e-10, bool maximize = false)
         : this([new ParamGroupSpec(parameters)], lr, lrDecay, weightDecay, initialAccumulatorValue, eps, maximize) { }
 
@@ -58,109 +56,104 @@ public sealed class Adagrad : Optimizer
         double initialAccumulatorValue = 0, double eps = 1e-10, bool maximize = false)
         : base(groups, new AdagradOptions
         {
-            LearningRate = lr, LrDecay = lrDecay, WeightDecay = weightDecay,
+            Lr = lr, LrDecay = lrDecay, WeightDecay = weightDecay,
             InitialAccumulatorValue = initialAccumulatorValue, Eps = eps, Maximize = maximize,
         }) { }
 
     protected override void Update(ParamGroup group)
     {
         var o = (AdagradOptions)group.Options;
-        switch (Choose(group, hasFused: true, hasForeach: true))
+        switch (Choose(group, hasFused: true, hasFlat: true))
         {
             case Implementation.Fused: UpdateFused(group, o); break;
-            case Implementation.Foreach: UpdateForeach(group, o); break;
+            case Implementation.Flat: UpdateFlat(group, o); break;
             default:
-                foreach (var p in group.Parameters) UpdateReadable(p, o);
+                foreach (var p in group.Parameters)
+                {
+                    using var g = p.grad;
+                    if (g is not null) Update(p, g, o);
+                }
                 break;
         }
     }
 
     /// <summary>The running sum of squared gradients, filled with initial_accumulator_value at first.</summary>
-    Tensor Sum(Tensor p, AdagradOptions o)
+    Tensor Sum(Parameter p, AdagradOptions o)
     {
         var state = State(p);
-        if (!state.TryGet("sum", out var sum)) state["sum"] = sum = Torch.FullLike(p, o.InitialAccumulatorValue);
+        if (!state.TryGet("sum", out var sum)) state["sum"] = sum = full_like(p, o.InitialAccumulatorValue);
         return sum;
     }
 
     /// <summary>η̃ at step t (1-based).</summary>
-    static double StepSize(AdagradOptions o, long t) => o.LearningRate / (1 + (t - 1) * o.LrDecay);
+    static double StepSize(AdagradOptions o, long t) => o.Lr / (1 + (t - 1) * o.LrDecay);
 
-    /// <summary>The update for one parameter, op by op.</summary>
-    void UpdateReadable(Tensor p, AdagradOptions o)
+    void Update(Parameter p, Tensor g, AdagradOptions o)
     {
-        var g = p.Grad;
-        if (g is null) return;
         var sum = Sum(p, o);
-        long t = ++State(p).Step;
-        if (o.Maximize) g = -g;
-        if (o.WeightDecay != 0) g = g.Add(p, alpha: o.WeightDecay);
+        Update(p, g, sum, ++State(p).Step, o);
+    }
 
-        sum.Addcmul_(g, g, value: 1);
-        var std = sum.Sqrt().Add_(o.Eps);
-        p.Addcdiv_(g, std, value: -StepSize(o, t));
+    /// <summary>The update, op by op, of θ = <paramref name="p"/> (one parameter, or a flat buffer
+    /// of many at the same step).</summary>
+    static void Update(Tensor p, Tensor g, Tensor sum, long t, AdagradOptions o)
+    {
+        if (o.Maximize) g = g.neg();
+        if (o.WeightDecay != 0) g = g.add(p, alpha: o.WeightDecay);
+        sum.addcmul_(g, g, value: 1);
+        var std = sum.sqrt().add_(o.Eps);
+        p.addcdiv_(g, std, value: -StepSize(o, t));
+    }
+
+    /// <summary>The group as flat buffers: the same update, once per (dtype, device) bucket.</summary>
+    void UpdateFlat(ParamGroup group, AdagradOptions o)
+    {
+        foreach (var b in Flat(group).Buckets)
+        {
+            long t = State(b.Members[0]).Step;
+            if (t == 0 || !b.Intact(t))
+            {
+                // First step (the sum starts at initial_accumulator_value), a replaced or missing
+                // gradient, or steps that differ: per parameter this once.
+                foreach (var p in b.Members)
+                {
+                    using var g = p.grad;
+                    if (g is not null) Update(p, g, o);
+                }
+                b.Reattach();
+                continue;
+            }
+            t++;
+            foreach (var p in b.Members) State(p).Step = t;
+            Update(b.Params, b.Grads, b.State("sum"), t, o);
+        }
     }
 
     /// <summary>One SIMD sweep per parameter over p, g and the sum (CPU).</summary>
-    unsafe void UpdateFused(ParamGroup group, AdagradOptions o)
+    void UpdateFused(ParamGroup group, AdagradOptions o)
     {
         foreach (var p in group.Parameters)
         {
-            var access = GradForKernel(p, out var g);
-            if (access == GradAccess.None) continue;
-            if (access == GradAccess.NotDense) { UpdateReadable(p, o); continue; }
+            var access = NativeTensor.GradData(p, out var g);
+            if (access == NativeTensor.Grad.None) continue;
+            if (access == NativeTensor.Grad.NotDense)
+            {
+                using var grad = p.grad!;
+                using var dense = grad.to(p.dtype).contiguous();
+                Update(p, dense, o);
+                continue;
+            }
             var sum = Sum(p, o);
             long t = ++State(p).Step;
-            long n = p.NumEl;
+            long n = p.numel();
             if (n == 0) continue;
             var args = new Kernels.AdagradKernel.Args
             {
-                P = p.DataPointer, G = g, Sum = sum.DataPointer, StepSize = StepSize(o, t), Eps = o.Eps,
+                P = NativeTensor.Data(p), G = g, Sum = NativeTensor.Data(sum), StepSize = StepSize(o, t), Eps = o.Eps,
                 WeightDecay = o.WeightDecay, Maximize = o.Maximize,
             };
-            Kernels.AdagradKernel.Step(p.DType, args, n);
+            Kernels.AdagradKernel.Step(p.dtype, args, n);
             GC.KeepAlive(p);
-        }
-    }
-
-    /// <summary>The whole group in a handful of _foreach_* kernels (CUDA): PyTorch's multi-tensor Adagrad.</summary>
-    void UpdateForeach(ParamGroup group, AdagradOptions o)
-    {
-        var lists = Lists(group);
-        lists.Collect(group.Parameters);
-        nint[]? std = null;
-        try
-        {
-            if (lists.Count == 0) return;
-            // One step size for the whole list needs every parameter at the same step.
-            long t = State(lists.Tensors[0]).Step;
-            for (int i = 1; i < lists.Count; i++)
-                if (State(lists.Tensors[i]).Step != t)
-                {
-                    for (int j = 0; j < lists.Count; j++) UpdateReadable(lists.Tensors[j], o);
-                    return;
-                }
-            t++;
-            var sums = lists.Buffer(0);
-            for (int i = 0; i < lists.Count; i++)
-            {
-                var p = lists.Tensors[i];
-                sums[i] = Sum(p, o).Handle;
-                State(p).Step = t;
-            }
-
-            var grads = lists.Gradients(o.Maximize, o.WeightDecay);
-            Foreach.Addcmul_.CallInPlace(lists.B(0), grads, grads, 1.0);
-            Foreach.Sqrt.CallRawList(lists.Scratch, lists.B(0));
-            std = lists.Scratch;
-            var denom = Arg.RawTensors(std, lists.Count);
-            Foreach.AddScalar_.CallInPlace(denom, o.Eps);
-            Foreach.Addcdiv_.CallInPlace(lists.P, grads, denom, -StepSize(o, t));
-        }
-        finally
-        {
-            if (std is not null) lists.Free(std);
-            lists.Release();
         }
     }
 }
