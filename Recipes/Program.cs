@@ -1,1 +1,17 @@
-Console.WriteLine("recipes: being ported to TorchSharp");
+using Engine.Recipes;
+
+// Runnable recipes: `dotnet run --project Recipes -c Release -- <name> [args]`.
+var recipes = new Dictionary<string, Func<string[], int>>
+{
+    ["spirals"] = Spirals.Run,
+    ["mnist-mlp"] = MnistMlp.Run,
+    ["schedule-chart"] = ScheduleChart.Run,
+};
+
+var name = args.Length > 0 ? args[0] : "spirals";
+if (!recipes.TryGetValue(name, out var recipe))
+{
+    Console.Error.WriteLine($"unknown recipe '{name}'; available: {string.Join(", ", recipes.Keys)}");
+    return 2;
+}
+return recipe(args.Skip(1).ToArray());

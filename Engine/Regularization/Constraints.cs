@@ -4,7 +4,7 @@ namespace Engine.Regularization;
 /// Weight constraints applied after each optimizer step (Keras's kernel constraints; max-norm is
 /// the seeds' explicit regularizer, Srivastava et al. 2014 §5.1 pair it with dropout). Unit i is a
 /// row of the weight (one output neuron's incoming weights, one conv filter), TorchSharp's
-/// [out, in, ...] layout; <paramref name="dims"/> overrides the dims the norm runs over.
+/// [out, in, ...] layout; a `dims` argument overrides the dims the norm runs over.
 /// <code>
 /// max-norm:      w_i ← w_i · c / (‖w_i‖ + 10⁻⁷)   where ‖w_i‖ &gt; c; other rows untouched (= torch.renorm)
 /// unit-norm:     w_i ← w_i / (‖w_i‖ + 10⁻⁷)

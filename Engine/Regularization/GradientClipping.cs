@@ -1,6 +1,6 @@
 namespace Engine.Regularization;
 
-/// <summary>What <see cref="GradientClipping.ClipGradNorm"/> does when the total norm is NaN or ±∞.</summary>
+/// <summary>What <c>GradientClipping.ClipGradNorm</c> does when the total norm is NaN or ±∞.</summary>
 public enum NonFiniteNorm
 {
     /// <summary>Scale anyway (PyTorch's default, error_if_nonfinite = false): gradients become NaN.</summary>
