@@ -8,15 +8,14 @@ namespace Engine.Bench;
 /// steps over the 60,000 training digits, shuffled), then test accuracy on the 10,000 test digits,
 /// as scripts/mnist_mlp_python.py does it in Python. Three C# programs, same model and seed:
 /// <list type="bullet">
-/// <item>engine: Engine's Adam (Auto: fused on CPU) and an index-select loader (a random
-/// permutation, then <c>index_select</c> of each batch from the tensors in memory, as the Python
-/// script loads);</item>
+/// <item>engine: Engine's Adam (Auto: fused on CPU) and Engine's DataLoader (a seeded random
+/// permutation each epoch, then <c>index_select</c> of each batch from the tensors in memory, as
+/// the Python script loads);</item>
 /// <item>torchsharp_loader: TorchSharp's Adam with the same loader (the optimizer's share);</item>
 /// <item>torchsharp: TorchSharp's built-ins, torch.optim.Adam and
 /// torch.utils.data.DataLoader over a TensorDataset (what a TorchSharp user writes).</item>
 /// </list>
-/// Engine's own Data loader was being ported on another branch when this was written; the
-/// index-select loader here stands in for it. Each epoch records where its time went: loading,
+/// Each epoch records where its time went: loading,
 /// forward + loss + backward, optimizer (zero_grad + step); and the CPU time of all the
 /// process's threads beside the wall time.
 /// </summary>
@@ -70,7 +69,7 @@ sealed class MnistEpoch : IDisposable
         ? new Engine.Optim.Adam(model.parameters(), lr: 1e-3)
         : torch.optim.Adam(model.parameters(), lr: 1e-3);
 
-    /// <summary>The (x, y) batches of one epoch: from the index-select loader, or TorchSharp's DataLoader.</summary>
+    /// <summary>The (x, y) batches of one epoch: from Engine's DataLoader, or TorchSharp's.</summary>
     IEnumerable<(Tensor X, Tensor Y)> Batches(string runtime, int epochSeed, int limit)
     {
         int count = 0;
@@ -85,13 +84,12 @@ sealed class MnistEpoch : IDisposable
             }
             yield break;
         }
-        // Made inside the caller's first step scope: detached, so it outlives that step.
-        using var generator = new torch.Generator((ulong)epochSeed);
-        using var order = randperm(_y.shape[0], generator: generator).DetachFromDisposeScope();
-        for (long start = 0; start < _y.shape[0] && count++ < limit; start += Batch)
+        // Engine's DataLoader: a new seeded permutation each epoch, index_select per batch.
+        var generator = new torch.Generator((ulong)epochSeed);
+        foreach (var (x, y) in new Engine.Data.DataLoader(_x, _y, Batch, generator: generator))
         {
-            using var index = order.narrow(0, start, Math.Min(Batch, _y.shape[0] - start));
-            yield return (_x.index_select(0, index), _y.index_select(0, index));
+            if (count++ == limit) yield break;
+            yield return (x, y);
         }
     }
 
@@ -133,8 +131,8 @@ sealed class MnistEpoch : IDisposable
             accuracy = model.call(_xt).argmax(1).eq(_yt).to(ScalarType.Float32).mean().ToDouble();
         string what = runtime switch
         {
-            "engine" => "Engine Adam (Auto) + index-select loader",
-            "torchsharp_loader" => "TorchSharp Adam + index-select loader",
+            "engine" => "Engine Adam (Auto) + Engine DataLoader",
+            "torchsharp_loader" => "TorchSharp Adam + Engine DataLoader",
             _ => "TorchSharp Adam + TorchSharp DataLoader",
         };
         var r = new Result($"epoch_{runtime}", "epoch", $"MNIST MLP epoch, {what}", steps, [seconds], [cpuSeconds]);

@@ -21,10 +21,6 @@ static class OptimizerSteps
     /// <summary>Iterations per timed repeat: ~10-50 ms a repeat.</summary>
     public static int N(string set) => set == "mnist" ? 40 : 2;
 
-    /// <summary>True when Engine has an SGD on this branch (Engine.Optim.Sgd); else only
-    /// TorchSharp's SGD is timed for sgdm.</summary>
-    static readonly Type? EngineSgd = typeof(Engine.Optim.Adam).Assembly.GetType("Engine.Optim.Sgd");
-
     static Parameter[] MakeParameters(long[][] shapes)
     {
         manual_seed(0);
@@ -42,40 +38,14 @@ static class OptimizerSteps
         ("adamw", "flat") => new Engine.Optim.AdamW(ps, lr: 1e-3, weightDecay: 1e-2) { Implementation = Implementation.Flat },
         ("adamw", "torchsharp") => torch.optim.AdamW(ps, lr: 1e-3, weight_decay: 1e-2),
         ("sgdm", "torchsharp") => torch.optim.SGD(ps, 1e-2, momentum: 0.9),
-        ("sgdm", "engine" or "flat") when EngineSgd is not null => MakeEngineSgd(ps, runtime == "flat"),
+        ("sgdm", "engine") => new Engine.Optim.Sgd(ps, lr: 1e-2, momentum: 0.9),
+        ("sgdm", "flat") => new Engine.Optim.Sgd(ps, lr: 1e-2, momentum: 0.9) { Implementation = Implementation.Flat },
         _ => null,
     };
 
-    // Engine's SGD is being ported on another branch; made by reflection so this file builds
-    // with or without it (lr 1e-2, momentum 0.9, as the other runtimes).
-    static torch.optim.Optimizer? MakeEngineSgd(Parameter[] ps, bool flat)
-    {
-        try
-        {
-            var ctor = EngineSgd!.GetConstructors().FirstOrDefault(c => c.GetParameters() is { Length: > 2 } a
-                && a[0].ParameterType.IsAssignableFrom(typeof(Parameter[])) && a.Any(x => x.Name == "momentum"));
-            if (ctor is null) return null;
-            var args = ctor.GetParameters().Select(a => a.Name switch
-            {
-                "lr" => 1e-2,
-                "momentum" => 0.9,
-                _ when a.Position == 0 => ps,
-                _ => a.HasDefaultValue ? a.DefaultValue : Type.Missing,
-            }).ToArray();
-            var opt = (Engine.Optim.Optimizer)ctor.Invoke(args);
-            if (flat) opt.Implementation = Implementation.Flat;
-            return opt;
-        }
-        catch (Exception e)
-        {
-            Console.WriteLine($"    (Engine.Optim.Sgd not usable here: {e.GetType().Name}: {e.Message})");
-            return null;
-        }
-    }
-
     public static void Run(Harness h, Func<string, bool> want)
     {
-        Console.WriteLine($"optimizer step (fixed gradients, fp32, CPU; Engine Sgd {(EngineSgd is null ? "absent on this branch" : "present")}):");
+        Console.WriteLine("optimizer step (fixed gradients, fp32, CPU):");
         foreach (var (set, shapes) in Sets)
         foreach (var optimizer in new[] { "adam", "adamw", "sgdm" })
         {

@@ -5,8 +5,13 @@
 //
 //   dotnet Engine.Bench.dll [results.json] [--threads N] [--repeats R] [--epochs E]
 //       [--only bandwidth,optim,epoch] [--cases name,name] [--data data/mnist] [--scale S]
+//   dotnet Engine.Bench.dll norm [threads=1,2] [rounds=7] [quick]
 using System.Globalization;
 using Engine.Bench;
+
+// `Engine.Bench norm [threads=1,2] [rounds=7] [quick]`: Engine's normalization layers (formula and
+// fused) against TorchSharp's, and batch-norm folding (Engine.Bench/Normalization/).
+if (args.FirstOrDefault() == "norm") return Engine.Bench.Normalization.NormalizationBench.Run(args[1..]);
 
 string? jsonPath = null;
 int? threads = null;

@@ -214,7 +214,7 @@ def main():
 
         rows = []
         ep = {k: P.get(f"epoch_{k}") for k in ("engine", "torchsharp_loader", "torchsharp", "python")}
-        names = {"engine": "Engine Adam + index-select loader", "torchsharp_loader": "TorchSharp Adam + index-select loader",
+        names = {"engine": "Engine Adam + Engine DataLoader", "torchsharp_loader": "TorchSharp Adam + Engine DataLoader",
                  "torchsharp": "TorchSharp built-ins (Adam + DataLoader)", "python": "PyTorch 1.13 Adam + index-select"}
         for k, p in ep.items():
             if not p:
