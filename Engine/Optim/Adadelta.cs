@@ -58,14 +58,8 @@ public sealed class Adadelta : Optimizer
         switch (Choose(group, hasFused: true, hasFlat: true))
         {
             case Implementation.Fused: UpdateFused(group, o); break;
-            case Implementation.Flat: UpdateFlat(group, o); break;
-            default:
-                foreach (var p in group.Parameters)
-                {
-                    using var g = p.grad;
-                    if (g is not null) Update(p, g, o);
-                }
-                break;
+            case Implementation.Flat: UpdateFlat(group); break;
+            default: UpdateEachParameter(group); break;
         }
     }
 
@@ -89,25 +83,13 @@ public sealed class Adadelta : Optimizer
         p.add_(delta, alpha: -o.Lr);
     }
 
-    /// <summary>The group as flat buffers: the same update, once per (dtype, device) bucket.</summary>
-    void UpdateFlat(ParamGroup group, AdadeltaOptions o)
+    protected override void UpdateParameter(Parameter p, Tensor g, ParamGroup group) => Update(p, g, (AdadeltaOptions)group.Options);
+
+    /// <summary>The flat path's update: the same formula, once over a whole (dtype, device) bucket.</summary>
+    protected override void UpdateBucket(FlatGroup.Bucket b, long step, ParamGroup group)
     {
-        foreach (var b in Flat(group).Buckets)
-        {
-            long t = State(b.Members[0]).Step;
-            if (!b.Intact(t))
-            {
-                foreach (var p in b.Members)
-                {
-                    using var g = p.grad;
-                    if (g is not null) Update(p, g, o);
-                }
-                b.Reattach();
-                continue;
-            }
-            foreach (var p in b.Members) State(p).Step = t + 1;
-            Update(b.Params, b.Grads, b.State("square_avg"), b.State("acc_delta"), o);
-        }
+        var o = (AdadeltaOptions)group.Options;
+        Update(b.Params, b.Grads, b.State("square_avg"), b.State("acc_delta"), o);
     }
 
     /// <summary>One SIMD sweep per parameter over p, g and both running means (CPU).</summary>

@@ -66,14 +66,8 @@ public sealed class Adagrad : Optimizer
         switch (Choose(group, hasFused: true, hasFlat: true))
         {
             case Implementation.Fused: UpdateFused(group, o); break;
-            case Implementation.Flat: UpdateFlat(group, o); break;
-            default:
-                foreach (var p in group.Parameters)
-                {
-                    using var g = p.grad;
-                    if (g is not null) Update(p, g, o);
-                }
-                break;
+            case Implementation.Flat: UpdateFlat(group); break;
+            default: UpdateEachParameter(group); break;
         }
     }
 
@@ -105,29 +99,17 @@ public sealed class Adagrad : Optimizer
         p.addcdiv_(g, std, value: -StepSize(o, t));
     }
 
-    /// <summary>The group as flat buffers: the same update, once per (dtype, device) bucket.</summary>
-    void UpdateFlat(ParamGroup group, AdagradOptions o)
+    protected override void UpdateParameter(Parameter p, Tensor g, ParamGroup group) => Update(p, g, (AdagradOptions)group.Options);
+
+    /// <summary>The flat path's update: the same formula, once over a whole (dtype, device) bucket.</summary>
+    protected override void UpdateBucket(FlatGroup.Bucket b, long step, ParamGroup group)
     {
-        foreach (var b in Flat(group).Buckets)
-        {
-            long t = State(b.Members[0]).Step;
-            if (t == 0 || !b.Intact(t))
-            {
-                // First step (the sum starts at initial_accumulator_value), a replaced or missing
-                // gradient, or steps that differ: per parameter this once.
-                foreach (var p in b.Members)
-                {
-                    using var g = p.grad;
-                    if (g is not null) Update(p, g, o);
-                }
-                b.Reattach();
-                continue;
-            }
-            t++;
-            foreach (var p in b.Members) State(p).Step = t;
-            Update(b.Params, b.Grads, b.State("sum"), t, o);
-        }
+        var o = (AdagradOptions)group.Options;
+        Update(b.Params, b.Grads, b.State("sum"), step, o);
     }
+
+    /// <summary>The first step makes the state per parameter.</summary>
+    protected override bool NeedsPerParameterStep(FlatGroup.Bucket bucket, long step, ParamGroup group) => step == 0;
 
     /// <summary>One SIMD sweep per parameter over p, g and the sum (CPU).</summary>
     void UpdateFused(ParamGroup group, AdagradOptions o)

@@ -58,19 +58,18 @@ public class Adam : Optimizer, torch.optim.IBetas
         switch (Choose(group, hasFused: true, hasFlat: true))
         {
             case Implementation.Fused: UpdateFused(group, o); break;
-            case Implementation.Flat: UpdateFlat(group, o); break;
-            default:
-                foreach (var p in group.Parameters)
-                {
-                    using var g = p.grad;
-                    if (g is null) continue;
-                    var state = State(p);
-                    state.Step++;
-                    Update(p, g, state.Zeros("exp_avg"), state.Zeros("exp_avg_sq"),
-                        o.Amsgrad ? state.Zeros("max_exp_avg_sq") : null, state.Step, o);
-                }
-                break;
+            case Implementation.Flat: UpdateFlat(group); break;
+            default: UpdateEachParameter(group); break;
         }
+    }
+
+    /// <summary>One parameter, with the buffers PyTorch makes on its first step.</summary>
+    void Update(Parameter p, Tensor g, AdamOptions o)
+    {
+        var state = State(p);
+        state.Step++;
+        Update(p, g, state.Zeros("exp_avg"), state.Zeros("exp_avg_sq"),
+            o.Amsgrad ? state.Zeros("max_exp_avg_sq") : null, state.Step, o);
     }
 
     /// <summary>The paper's update, op by op, of θ = <paramref name="p"/> (one parameter, or a
@@ -97,34 +96,14 @@ public class Adam : Optimizer, torch.optim.IBetas
         p.addcdiv_(m, denom, value: -o.Lr / biasCorrection1);
     }
 
-    /// <summary>The group as flat buffers: the same update, once per (dtype, device) bucket.</summary>
-    void UpdateFlat(ParamGroup group, AdamOptions o)
+    protected override void UpdateParameter(Parameter p, Tensor g, ParamGroup group) => Update(p, g, (AdamOptions)group.Options);
+
+    /// <summary>The flat path's update: the same formula, once over a whole (dtype, device) bucket.</summary>
+    protected override void UpdateBucket(FlatGroup.Bucket b, long step, ParamGroup group)
     {
-        var flat = Flat(group);
-        foreach (var b in flat.Buckets)
-        {
-            long t = State(b.Members[0]).Step;
-            if (!b.Intact(t))
-            {
-                // A gradient was replaced or is missing, or steps differ: per parameter this once,
-                // then point the gradients back at the flat buffer.
-                foreach (var p in b.Members)
-                {
-                    using var g = p.grad;
-                    if (g is null) continue;
-                    var state = State(p);
-                    state.Step++;
-                    Update(p, g, state.Zeros("exp_avg"), state.Zeros("exp_avg_sq"),
-                        o.Amsgrad ? state.Zeros("max_exp_avg_sq") : null, state.Step, o);
-                }
-                b.Reattach();
-                continue;
-            }
-            t++;
-            foreach (var p in b.Members) State(p).Step = t;
-            Update(b.Params, b.Grads, b.State("exp_avg"), b.State("exp_avg_sq"),
-                o.Amsgrad ? b.State("max_exp_avg_sq") : null, t, o);
-        }
+        var o = (AdamOptions)group.Options;
+        Update(b.Params, b.Grads, b.State("exp_avg"), b.State("exp_avg_sq"),
+            o.Amsgrad ? b.State("max_exp_avg_sq") : null, step, o);
     }
 
     /// <summary>One SIMD sweep per parameter over p, g, m, v (CPU).</summary>

@@ -43,14 +43,8 @@ public sealed class Adamax : Optimizer, torch.optim.IBetas
         switch (Choose(group, hasFused: true, hasFlat: true))
         {
             case Implementation.Fused: UpdateFused(group, o); break;
-            case Implementation.Flat: UpdateFlat(group, o); break;
-            default:
-                foreach (var p in group.Parameters)
-                {
-                    using var g = p.grad;
-                    if (g is not null) Update(p, g, o);
-                }
-                break;
+            case Implementation.Flat: UpdateFlat(group); break;
+            default: UpdateEachParameter(group); break;
         }
     }
 
@@ -75,26 +69,13 @@ public sealed class Adamax : Optimizer, torch.optim.IBetas
         p.addcdiv_(m, u, value: -o.Lr / biasCorrection);
     }
 
-    /// <summary>The group as flat buffers: the same update, once per (dtype, device) bucket.</summary>
-    void UpdateFlat(ParamGroup group, AdamaxOptions o)
+    protected override void UpdateParameter(Parameter p, Tensor g, ParamGroup group) => Update(p, g, (AdamaxOptions)group.Options);
+
+    /// <summary>The flat path's update: the same formula, once over a whole (dtype, device) bucket.</summary>
+    protected override void UpdateBucket(FlatGroup.Bucket b, long step, ParamGroup group)
     {
-        foreach (var b in Flat(group).Buckets)
-        {
-            long t = State(b.Members[0]).Step;
-            if (!b.Intact(t))
-            {
-                foreach (var p in b.Members)
-                {
-                    using var g = p.grad;
-                    if (g is not null) Update(p, g, o);
-                }
-                b.Reattach();
-                continue;
-            }
-            t++;
-            foreach (var p in b.Members) State(p).Step = t;
-            Update(b.Params, b.Grads, b.State("exp_avg"), b.State("exp_inf"), t, o);
-        }
+        var o = (AdamaxOptions)group.Options;
+        Update(b.Params, b.Grads, b.State("exp_avg"), b.State("exp_inf"), step, o);
     }
 
     /// <summary>One SIMD sweep per parameter over p, g, m and u (CPU).</summary>

@@ -59,14 +59,8 @@ public sealed class Asgd : Optimizer
 
     protected override void Update(ParamGroup group)
     {
-        var o = (AsgdOptions)group.Options;
-        if (Choose(group, hasFused: false, hasFlat: true) == Implementation.Flat) UpdateFlat(group, o);
-        else
-            foreach (var p in group.Parameters)
-            {
-                using var g = p.grad;
-                if (g is not null) Update(p, g, o);
-            }
+        if (Choose(group, hasFused: false, hasFlat: true) == Implementation.Flat) UpdateFlat(group);
+        else UpdateEachParameter(group);
     }
 
     /// <summary>η and μ: scalars of the default dtype, made on the parameter's first step.</summary>
@@ -103,37 +97,23 @@ public sealed class Asgd : Optimizer
         else ax.copy_(p);
     }
 
-    /// <summary>The group as flat buffers: the same update, once per (dtype, device) bucket.</summary>
-    void UpdateFlat(ParamGroup group, AsgdOptions o)
+    protected override void UpdateParameter(Parameter p, Tensor g, ParamGroup group) => Update(p, g, (AsgdOptions)group.Options);
+
+    /// <summary>The flat path's update: the same formula, once over a whole (dtype, device) bucket.</summary>
+    protected override void UpdateBucket(FlatGroup.Bucket b, long step, ParamGroup group)
     {
-        foreach (var b in Flat(group).Buckets)
+        var o = (AsgdOptions)group.Options;
+        var (eta, mu) = Scalars(State(b.Members[0]), o);
+        Update(b.Params, b.Grads, b.State("ax"), eta.ToDouble(), mu.ToDouble(), o);
+        double nextEta = NextEta(o, step), nextMu = NextMu(o, step);
+        foreach (var p in b.Members)
         {
-            var lead = State(b.Members[0]);
-            long t = lead.Step;
-            if (t == 0 || !b.Intact(t))
-            {
-                // First step (η and μ made), a replaced or missing gradient, or steps that
-                // differ: per parameter this once.
-                foreach (var p in b.Members)
-                {
-                    using var g = p.grad;
-                    if (g is not null) Update(p, g, o);
-                }
-                b.Reattach();
-                continue;
-            }
-            var (eta, mu) = Scalars(lead, o);
-            Update(b.Params, b.Grads, b.State("ax"), eta.ToDouble(), mu.ToDouble(), o);
-            t++;
-            double nextEta = NextEta(o, t), nextMu = NextMu(o, t);
-            foreach (var p in b.Members)
-            {
-                var state = State(p);
-                state.Step = t;
-                var (e, m) = Scalars(state, o);
-                e.fill_(nextEta);
-                m.fill_(nextMu);
-            }
+            var (e, m) = Scalars(State(p), o);
+            e.fill_(nextEta);
+            m.fill_(nextMu);
         }
     }
+
+    /// <summary>The first step makes the state per parameter.</summary>
+    protected override bool NeedsPerParameterStep(FlatGroup.Bucket bucket, long step, ParamGroup group) => step == 0;
 }

@@ -70,18 +70,17 @@ public sealed class Lion : Optimizer, torch.optim.IBetas
         switch (Choose(group, hasFused: true, hasFlat: true))
         {
             case Implementation.Fused: UpdateFused(group, o); break;
-            case Implementation.Flat: UpdateFlat(group, o); break;
-            default:
-                foreach (var p in group.Parameters)
-                {
-                    using var g = p.grad;
-                    if (g is null) continue;
-                    var state = State(p);
-                    state.Step++;
-                    Update(p, g, state.Zeros("exp_avg"), o);
-                }
-                break;
+            case Implementation.Flat: UpdateFlat(group); break;
+            default: UpdateEachParameter(group); break;
         }
+    }
+
+    /// <summary>One parameter, its momentum made on its first step.</summary>
+    void Update(Parameter p, Tensor g, LionOptions o)
+    {
+        var state = State(p);
+        state.Step++;
+        Update(p, g, state.Zeros("exp_avg"), o);
     }
 
     /// <summary>The paper's update of θ = <paramref name="p"/> (one parameter, or a flat buffer of many), op by op.</summary>
@@ -94,30 +93,13 @@ public sealed class Lion : Optimizer, torch.optim.IBetas
         m.mul_(o.Beta2).add_(g, alpha: 1 - o.Beta2);
     }
 
-    /// <summary>The group as flat buffers: the same update, once per (dtype, device) bucket.</summary>
-    void UpdateFlat(ParamGroup group, LionOptions o)
+    protected override void UpdateParameter(Parameter p, Tensor g, ParamGroup group) => Update(p, g, (LionOptions)group.Options);
+
+    /// <summary>The flat path's update: the same formula, once over a whole (dtype, device) bucket.</summary>
+    protected override void UpdateBucket(FlatGroup.Bucket b, long step, ParamGroup group)
     {
-        var flat = Flat(group);
-        foreach (var b in flat.Buckets)
-        {
-            long t = State(b.Members[0]).Step;
-            if (!b.Intact(t))
-            {
-                // A gradient was replaced or is missing, or steps differ: per parameter this once.
-                foreach (var p in b.Members)
-                {
-                    using var g = p.grad;
-                    if (g is null) continue;
-                    var state = State(p);
-                    state.Step++;
-                    Update(p, g, state.Zeros("exp_avg"), o);
-                }
-                b.Reattach();
-                continue;
-            }
-            foreach (var p in b.Members) State(p).Step = t + 1;
-            Update(b.Params, b.Grads, b.State("exp_avg"), o);
-        }
+        var o = (LionOptions)group.Options;
+        Update(b.Params, b.Grads, b.State("exp_avg"), o);
     }
 
     /// <summary>One SIMD sweep per parameter over p, g, m (CPU).</summary>

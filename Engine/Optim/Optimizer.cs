@@ -157,6 +157,56 @@ public abstract class Optimizer : TorchSharp.Modules.OptimizerHelper
         return Implementation.Readable;
     }
 
+    /// <summary>The readable update of one parameter whose gradient is <paramref name="g"/>,
+    /// advancing its step: the per-parameter path, and the flat path's fallback.</summary>
+    protected virtual void UpdateParameter(Parameter p, Tensor g, ParamGroup group) =>
+        throw new NotSupportedException($"{GetType().Name} has no per-parameter update");
+
+    /// <summary>The readable path: <see cref="UpdateParameter"/> for every parameter that has a
+    /// gradient (the others are skipped, as in PyTorch).</summary>
+    protected void UpdateEachParameter(ParamGroup group)
+    {
+        foreach (var p in group.Parameters)
+        {
+            using var g = p.grad;
+            if (g is not null) UpdateParameter(p, g, group);
+        }
+    }
+
+    /// <summary>The readable update run once over a whole flat bucket whose members are now all
+    /// at <paramref name="step"/>.</summary>
+    protected virtual void UpdateBucket(FlatGroup.Bucket bucket, long step, ParamGroup group) =>
+        throw new NotSupportedException($"{GetType().Name} has no flat path");
+
+    /// <summary>True when the step after <paramref name="step"/> must run per parameter even on an
+    /// intact bucket (a first step that makes state per parameter, say).</summary>
+    protected virtual bool NeedsPerParameterStep(FlatGroup.Bucket bucket, long step, ParamGroup group) => false;
+
+    /// <summary>The flat path, the same frame for every optimizer that has one: per (dtype, device)
+    /// bucket, one <see cref="UpdateBucket"/> when every member's gradient is still its view of the
+    /// flat buffer and all members are at the same step; otherwise (a gradient replaced or missing,
+    /// steps that differ) <see cref="UpdateParameter"/> for each member this once, then the
+    /// gradients are pointed back at the flat buffer.</summary>
+    protected void UpdateFlat(ParamGroup group)
+    {
+        foreach (var b in Flat(group).Buckets)
+        {
+            long t = State(b.Members[0]).Step;
+            if (NeedsPerParameterStep(b, t, group) || !b.Intact(t))
+            {
+                foreach (var p in b.Members)
+                {
+                    using var g = p.grad;
+                    if (g is not null) UpdateParameter(p, g, group);
+                }
+                b.Reattach();
+                continue;
+            }
+            foreach (var p in b.Members) State(p).Step = t + 1;
+            UpdateBucket(b, t + 1, group);
+        }
+    }
+
     readonly Dictionary<ParamGroup, FlatGroup> _flat = new(ReferenceEqualityComparer.Instance);
 
     /// <summary>The group's flat buffers, made on first use: from then on the group's parameters

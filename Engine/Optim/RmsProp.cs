@@ -79,14 +79,8 @@ public sealed class RmsProp : Optimizer, torch.optim.IMomentum
         switch (Choose(group, hasFused: true, hasFlat: true))
         {
             case Implementation.Fused: UpdateFused(group, o); break;
-            case Implementation.Flat: UpdateFlat(group, o); break;
-            default:
-                foreach (var p in group.Parameters)
-                {
-                    using var g = p.grad;
-                    if (g is not null) Update(p, g, o);
-                }
-                break;
+            case Implementation.Flat: UpdateFlat(group); break;
+            default: UpdateEachParameter(group); break;
         }
     }
 
@@ -122,26 +116,14 @@ public sealed class RmsProp : Optimizer, torch.optim.IMomentum
         else p.addcdiv_(g, avg, value: -o.Lr);
     }
 
-    /// <summary>The group as flat buffers: the same update, once per (dtype, device) bucket.</summary>
-    void UpdateFlat(ParamGroup group, RmsPropOptions o)
+    protected override void UpdateParameter(Parameter p, Tensor g, ParamGroup group) => Update(p, g, (RmsPropOptions)group.Options);
+
+    /// <summary>The flat path's update: the same formula, once over a whole (dtype, device) bucket.</summary>
+    protected override void UpdateBucket(FlatGroup.Bucket b, long step, ParamGroup group)
     {
-        foreach (var b in Flat(group).Buckets)
-        {
-            long t = State(b.Members[0]).Step;
-            if (!b.Intact(t))
-            {
-                foreach (var p in b.Members)
-                {
-                    using var g = p.grad;
-                    if (g is not null) Update(p, g, o);
-                }
-                b.Reattach();
-                continue;
-            }
-            foreach (var p in b.Members) State(p).Step = t + 1;
-            Update(b.Params, b.Grads, b.State("square_avg"), o.Centered ? b.State("grad_avg") : null,
-                o.MomentumValue > 0 ? b.State("momentum_buffer") : null, o);
-        }
+        var o = (RmsPropOptions)group.Options;
+        Update(b.Params, b.Grads, b.State("square_avg"), o.Centered ? b.State("grad_avg") : null,
+            o.MomentumValue > 0 ? b.State("momentum_buffer") : null, o);
     }
 
     /// <summary>One SIMD sweep per parameter over p, g and the buffers (CPU).</summary>

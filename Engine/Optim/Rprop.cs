@@ -63,14 +63,8 @@ public sealed class Rprop : Optimizer
 
     protected override void Update(ParamGroup group)
     {
-        var o = (RpropOptions)group.Options;
-        if (Choose(group, hasFused: false, hasFlat: true) == Implementation.Flat) UpdateFlat(group, o);
-        else
-            foreach (var p in group.Parameters)
-            {
-                using var g = p.grad;
-                if (g is not null) Update(p, g, o);
-            }
+        if (Choose(group, hasFused: false, hasFlat: true) == Implementation.Flat) UpdateFlat(group);
+        else UpdateEachParameter(group);
     }
 
     void Update(Parameter p, Tensor g, RpropOptions o)
@@ -98,26 +92,15 @@ public sealed class Rprop : Optimizer
         prev.copy_(g);
     }
 
-    /// <summary>The group as flat buffers: the same update, once per (dtype, device) bucket.</summary>
-    void UpdateFlat(ParamGroup group, RpropOptions o)
+    protected override void UpdateParameter(Parameter p, Tensor g, ParamGroup group) => Update(p, g, (RpropOptions)group.Options);
+
+    /// <summary>The flat path's update: the same formula, once over a whole (dtype, device) bucket.</summary>
+    protected override void UpdateBucket(FlatGroup.Bucket b, long step, ParamGroup group)
     {
-        foreach (var b in Flat(group).Buckets)
-        {
-            long t = State(b.Members[0]).Step;
-            if (t == 0 || !b.Intact(t))
-            {
-                // First step (Δ starts at lr), a replaced or missing gradient, or steps that
-                // differ: per parameter this once.
-                foreach (var p in b.Members)
-                {
-                    using var g = p.grad;
-                    if (g is not null) Update(p, g, o);
-                }
-                b.Reattach();
-                continue;
-            }
-            foreach (var p in b.Members) State(p).Step = t + 1;
-            Update(b.Params, b.Grads, b.State("prev"), b.State("step_size"), o);
-        }
+        var o = (RpropOptions)group.Options;
+        Update(b.Params, b.Grads, b.State("prev"), b.State("step_size"), o);
     }
+
+    /// <summary>The first step makes the state per parameter.</summary>
+    protected override bool NeedsPerParameterStep(FlatGroup.Bucket bucket, long step, ParamGroup group) => step == 0;
 }

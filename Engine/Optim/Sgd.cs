@@ -72,14 +72,8 @@ public sealed class Sgd : Optimizer, torch.optim.IMomentum
         switch (Choose(group, hasFused: true, hasFlat: true))
         {
             case Implementation.Fused: UpdateFused(group, o); break;
-            case Implementation.Flat: UpdateFlat(group, o); break;
-            default:
-                foreach (var p in group.Parameters)
-                {
-                    using var g = p.grad;
-                    if (g is not null) Update(p, g, o);
-                }
-                break;
+            case Implementation.Flat: UpdateFlat(group); break;
+            default: UpdateEachParameter(group); break;
         }
     }
 
@@ -107,29 +101,17 @@ public sealed class Sgd : Optimizer, torch.optim.IMomentum
         p.add_(g, alpha: -o.Lr);
     }
 
-    /// <summary>The group as flat buffers: the same update, once per (dtype, device) bucket.</summary>
-    void UpdateFlat(ParamGroup group, SgdOptions o)
+    protected override void UpdateParameter(Parameter p, Tensor g, ParamGroup group) => Update(p, g, (SgdOptions)group.Options);
+
+    /// <summary>The flat path's update: the same formula, once over a whole (dtype, device) bucket.</summary>
+    protected override void UpdateBucket(FlatGroup.Bucket b, long step, ParamGroup group)
     {
-        foreach (var b in Flat(group).Buckets)
-        {
-            var lead = State(b.Members[0]);
-            long t = lead.Step;
-            if (t == 0 || !b.Intact(t) || (o.MomentumValue != 0 && !lead.TryGet("momentum_buffer", out _)))
-            {
-                // First step with momentum (b = g), a replaced or missing gradient, or steps that differ: per
-                // parameter this once, then point the gradients back at the flat buffer.
-                foreach (var p in b.Members)
-                {
-                    using var g = p.grad;
-                    if (g is not null) Update(p, g, o);
-                }
-                b.Reattach();
-                continue;
-            }
-            foreach (var p in b.Members) State(p).Step = t + 1;
-            Update(b.Params, b.Grads, o.MomentumValue != 0 ? b.State("momentum_buffer") : null, first: false, o);
-        }
+        var o = (SgdOptions)group.Options;
+        Update(b.Params, b.Grads, o.MomentumValue != 0 ? b.State("momentum_buffer") : null, first: false, o);
     }
+
+    /// <summary>The first step makes the state per parameter.</summary>
+    protected override bool NeedsPerParameterStep(FlatGroup.Bucket bucket, long step, ParamGroup group) => step == 0 || (((SgdOptions)group.Options).MomentumValue != 0 && !State(bucket.Members[0]).TryGet("momentum_buffer", out _));
 
     /// <summary>One SIMD sweep per parameter over p, g and b (CPU).</summary>
     void UpdateFused(ParamGroup group, SgdOptions o)
