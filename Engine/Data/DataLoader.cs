@@ -36,7 +36,7 @@ namespace Engine.Data;
 /// Disposing a batch never touches the loader's data.
 /// </para>
 /// </summary>
-public sealed class DataLoader : IEnumerable<(Tensor Input, Tensor Target)>
+public sealed class DataLoader : IBatchSource
 {
     readonly Tensor _inputs, _targets;
     readonly Generator? _generator;
