@@ -17,6 +17,10 @@ public class AbortTests
         yield return new TestCaseData("cummax", "Engine.Ops.Cummax: dim 2 is out of range for input [3, 4] (expected -2 to 1)");
         yield return new TestCaseData("var-int", "Engine.Ops.Var: input is Int64 [3, 4]; expected a floating-point tensor");
         yield return new TestCaseData("set-num-threads-0", "Engine.Ops.SetNumThreads: threads must be at least 1, got 0");
+        yield return new TestCaseData("set-num-interop-threads-0", "Engine.Ops.SetNumInteropThreads: threads must be at least 1, got 0");
+        yield return new TestCaseData("generator-set-state", "Engine.Ops.SetRngState: a generator state is a CPU uint8 [5056] tensor (what get_state gives); got Float32 [10] on cpu");
+        yield return new TestCaseData("autograd-grad-unused", "Engine.Ops.Grad: input 1 [3] is not used by the outputs (its gradient is undefined); pass allowUnused to get zeros");
+        yield return new TestCaseData("autograd-grad-no-grad-output", "Engine.Ops.Grad: output 0 [] does not require grad: it is not part of a graph that reaches the inputs");
     }
 
     [TestCaseSource(nameof(Cases))]

@@ -9,7 +9,7 @@ namespace Engine.Tests.Errors;
 /// </summary>
 static class ChildCases
 {
-    public static readonly string[] Names = ["matmul", "cummax", "var-int", "set-num-threads-0"];
+    public static readonly string[] Names = ["matmul", "cummax", "var-int", "set-num-threads-0", "set-num-interop-threads-0", "generator-set-state", "autograd-grad-unused", "autograd-grad-no-grad-output"];
 
     public static int Run(string name) => name switch
     {
@@ -29,6 +29,22 @@ static class ChildCases
             () => { Ops.SetNumThreads(1); return ones(1); },
             () => { Ops.SetNumThreads(0); return ones(1); },
             () => { torch.set_num_threads(0); return ones(1); }),
+        "set-num-interop-threads-0" => Case(
+            () => ones(1),
+            () => { Ops.SetNumInteropThreads(0); return ones(1); },
+            () => { torch.set_num_interop_threads(0); return ones(1); }),
+        "generator-set-state" => Case(
+            () => { var g = new Generator(1); Ops.SetRngState(g, g.get_state()); return ones(1); },
+            () => { Ops.SetRngState(new Generator(1), ones(10)); return ones(1); },
+            () => { new Generator(1).set_state(ones(10)); return ones(1); }),
+        "autograd-grad-unused" => Case(
+            () => Ops.Grad([(ones(3, requires_grad: true) * 2).sum()], [ones(1, requires_grad: true)], allowUnused: true)[0],
+            () => { var a = ones(3, requires_grad: true); return Ops.Grad([(a * 2).sum()], [a, ones(3, requires_grad: true)])[0]; },
+            () => { var a = ones(3, requires_grad: true); return torch.autograd.grad([(a * 2).sum()], [a, ones(3, requires_grad: true)])[0]; }),
+        "autograd-grad-no-grad-output" => Case(
+            () => { var a = ones(3, requires_grad: true); return Ops.Grad([(a * 2).sum()], [a])[0]; },
+            () => Ops.Grad([ones(3).sum()], [ones(3, requires_grad: true)])[0],
+            () => torch.autograd.grad([ones(3).sum()], [ones(3, requires_grad: true)])[0]),
         _ => throw new ArgumentException($"no child case '{name}'"),
     };
 

@@ -161,4 +161,48 @@ public class GuardTests
         Assert.That(e.Message, Does.Contain("3x4 and 5x2"));
         Assert.That(ones(3, 4).mm(ones(4, 2)).sum().ToDouble(), Is.EqualTo(24));
     }
+
+    [Test]
+    public void Grad_equals_backward_and_materializes_unused_inputs_only_when_asked()
+    {
+        using var scope = NewDisposeScope();
+        var a = R(3, 4).requires_grad_(true);
+        var b = R(4, 2).requires_grad_(true);
+        var unused = R(2).requires_grad_(true);
+        Tensor Loss() => a.mm(b).tanh().sum();
+        Loss().backward();
+        var grads = Ops.Grad([Loss()], [a, b]);
+        Assert.That(Identical(grads[0], a.grad!), "dL/da equals backward's");
+        Assert.That(Identical(grads[1], b.grad!), "dL/db equals backward's");
+
+        var withUnused = Ops.Grad([Loss()], [a, unused], allowUnused: true);
+        Assert.That(Identical(withUnused[1], zeros_like(unused)), "an unused input's gradient is zeros");
+        Throws<ArgumentException>(() => Ops.Grad([Loss()], [a, unused], call: "Engine.X"),
+            "Engine.X: input 1 [2] is not used by the outputs");
+    }
+
+    [Test]
+    public void Grad_checks_grad_outputs_against_the_outputs()
+    {
+        using var scope = NewDisposeScope();
+        var a = R(3).requires_grad_(true);
+        var y = a * 2;
+        Throws<ArgumentException>(() => Ops.Grad([y], [a], call: "Engine.X"), "Engine.X: output 0 is [3]; an implicit gradient needs a scalar output");
+        Throws<ArgumentException>(() => Ops.Grad([y], [a], [ones(4, ScalarType.Float64)], call: "Engine.X"), "Engine.X: gradOutputs[0] is [4] but output 0 is [3]");
+        var g = Ops.Grad([y], [a], [ones(3, ScalarType.Float64)]);
+        Assert.That(Identical(g[0], full(3, 2.0, ScalarType.Float64)));
+    }
+
+    [Test]
+    public void SetRngState_restores_a_stream_and_refuses_a_wrong_tensor()
+    {
+        using var scope = NewDisposeScope();
+        var g = new Generator(7);
+        var state = g.get_state();
+        var first = randn(5, generator: g);
+        Ops.SetRngState(g, state);
+        Assert.That(Identical(randn(5, generator: g), first), "the restored generator repeats its draws");
+        Throws<ArgumentException>(() => Ops.SetRngState(g, state.narrow(0, 0, 100), "Engine.X"), "Engine.X: a generator state is a CPU uint8 [");
+        Throws<ArgumentException>(() => Ops.SetRngState(null, state.to(ScalarType.Int32), "Engine.X"), "Engine.X: a generator state is a CPU uint8 [");
+    }
 }
