@@ -44,9 +44,9 @@ namespace Engine.Data;
 /// (PyTorch uses processes). Each batch is made in the worker's own dispose scope (scopes are per
 /// thread), detached from it, and handed over in order; the worker's intermediates die in its
 /// scope, and batches still queued when an epoch is abandoned are disposed. Transforms run one at
-/// a time in batch order, so the batches are identical with and without workers. Data preparation
-/// runs without autograd (<c>no_grad</c>) on every thread. The generator is only used by the
-/// consumer's thread, at the start and end of an epoch.
+/// a time in batch order, so the batches are identical with and without workers. The generator is only used by the
+/// consumer's thread, at the start and end of an epoch. Workers prepare batches without autograd
+/// (<c>no_grad</c>; grad mode is per thread in libtorch).
 /// </para>
 /// <para>
 /// <see cref="State"/> and <see cref="Restore"/> save and restore the position (epoch, batch, the
@@ -239,38 +239,51 @@ public sealed class DataLoader : IBatchSource
 
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
 
-    /// <summary>Batch b in the caller's current dispose scope (intermediates die in an inner one).</summary>
+    /// <summary>Batch b, made in the caller's current dispose scope; what it replaces on the way
+    /// (a CPU batch moved to the device, a transform's input) is disposed here.</summary>
     internal (Tensor Input, Tensor Target) Prepare(long b, Tensor? order) => Prepare(b, order, null);
 
     /// <summary>Batch b; <paramref name="inTurn"/> wraps the transforms so workers run them in batch order.</summary>
     internal (Tensor Input, Tensor Target) Prepare(long b, Tensor? order, Func<Func<(Tensor, Tensor)>, (Tensor, Tensor)>? inTurn)
     {
-        using var noGrad = no_grad();
-        using var scope = NewDisposeScope();
         long start = b * BatchSize, length = Math.Min(BatchSize, Count - start);
-        Tensor x, y;
+        (Tensor X, Tensor Y) batch;
         if (order is null && _dataset is TensorDataset td)
-            (x, y) = td.Narrow(start, length);
+            batch = td.Narrow(start, length);
         else
         {
             using var index = order is null ? arange(start, start + length, ScalarType.Int64) : order.narrow(0, start, length);
-            (x, y) = _dataset.GetBatch(index);
+            batch = _dataset.GetBatch(index);
         }
         if (_options.Device is { } device)
-        {
-            x = ToDevice(x, device);
-            y = ToDevice(y, device);
-        }
-        (Tensor, Tensor) Transforms()
-        {
-            var (tx, ty) = (x, y);
-            if (Training && _options.Augmentation is { } augmentation) (tx, ty) = augmentation.Apply(tx, ty);
-            if (_options.Transform is { } transform) (tx, ty) = transform.Apply(tx, ty);
-            return (tx, ty);
-        }
+            batch = (Replace(batch.X, ToDevice(batch.X, device)), Replace(batch.Y, ToDevice(batch.Y, device)));
         if (_options.Augmentation is not null || _options.Transform is not null)
-            (x, y) = inTurn is null ? Transforms() : inTurn(Transforms);
-        return (x.MoveToOuterDisposeScope(), y.MoveToOuterDisposeScope());
+        {
+            var current = batch;
+            batch = inTurn is null ? Transforms(current) : inTurn(() => Transforms(current));
+        }
+        return batch;
+    }
+
+    (Tensor, Tensor) Transforms((Tensor X, Tensor Y) batch)
+    {
+        if (Training && _options.Augmentation is { } augmentation) batch = Apply(augmentation, batch);
+        if (_options.Transform is { } transform) batch = Apply(transform, batch);
+        return batch;
+    }
+
+    static (Tensor, Tensor) Apply(IBatchTransform transform, (Tensor X, Tensor Y) batch)
+    {
+        var (x, y) = transform.Apply(batch.X, batch.Y);
+        return (Replace(batch.X, x), Replace(batch.Y, y));
+    }
+
+    /// <summary>The new tensor, disposing the old one's wrapper when it is another object (the
+    /// storage lives on while a view of it does).</summary>
+    static Tensor Replace(Tensor old, Tensor @new)
+    {
+        if (!ReferenceEquals(old, @new)) old.Dispose();
+        return @new;
     }
 
     Tensor ToDevice(Tensor t, Device device)

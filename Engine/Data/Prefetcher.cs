@@ -54,9 +54,16 @@ sealed class Prefetcher : IDisposable
             }
             try
             {
-                var (x, y) = _loader.Prepare(b, _order, InTurn(b));
-                // Prepare moved the batch to this thread's outer scope: there is none, so it is
-                // detached, owned by whoever takes it.
+                Tensor x, y;
+                // The worker's own scope takes whatever a transform leaves behind; the batch
+                // leaves it, owned by nobody until Take hands it to the consumer's scope.
+                using (no_grad())
+                using (NewDisposeScope())
+                {
+                    (x, y) = _loader.Prepare(b, _order, InTurn(b));
+                    x.DetachFromDisposeScope();
+                    y.DetachFromDisposeScope();
+                }
                 lock (_gate)
                 {
                     if (_stopping) { x.Dispose(); y.Dispose(); return; }
