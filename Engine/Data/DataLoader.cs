@@ -51,7 +51,11 @@ namespace Engine.Data;
 /// <para>
 /// <see cref="State"/> and <see cref="Restore"/> save and restore the position (epoch, batch, the
 /// generator's state at the epoch's start) so that a resumed run sees the same batches as an
-/// uninterrupted one. An augmentation's own random state is not part of it.
+/// uninterrupted one. An augmentation that draws from its own generators
+/// (<see cref="IRandomTransform"/>, e.g. ImageAugmentation) has their states recorded before each
+/// batch it augments: the state reports those of the next batch the consumer will see, and an
+/// epoch left early rewinds them to it, so prefetching ahead never changes what a resumed or a
+/// continued run draws.
 /// </para>
 /// </summary>
 public sealed class DataLoader : IBatchSource
@@ -62,6 +66,11 @@ public sealed class DataLoader : IBatchSource
     long _epoch, _handedOut, _resumeBatch;
     byte[]? _epochStartState;
     bool _inEpoch;
+    readonly IReadOnlyList<Generator> _augmentationGenerators;
+    readonly object _augmentationGate = new();
+    // The augmentation generators' states before batch b was augmented, for batches prepared
+    // but not yet handed out (workers run ahead).
+    readonly Dictionary<long, byte[][]> _augmentationBefore = new();
 
     /// <summary>Samples per batch (the last one may hold fewer unless <see cref="DropLast"/>).</summary>
     public long BatchSize { get; }
@@ -109,6 +118,7 @@ public sealed class DataLoader : IBatchSource
         _dataset = dataset;
         _generator = generator;
         _options = options;
+        _augmentationGenerators = BatchTransform.GeneratorsOf(options.Augmentation);
         Count = dataset.Count;
         BatchSize = batchSize;
         Shuffle = shuffle;
@@ -133,8 +143,29 @@ public sealed class DataLoader : IBatchSource
     /// generator's state at its start; between epochs, the next epoch's number, 0 and the
     /// generator's current state.</summary>
     public DataLoaderState State => _inEpoch
-        ? new DataLoaderState(_epoch, _handedOut, _epochStartState?.ToArray())
-        : new DataLoaderState(_epoch, _resumeBatch, GeneratorBytes());
+        ? new DataLoaderState(_epoch, _handedOut, _epochStartState?.ToArray()) { AugmentationStates = AugmentationStatesBefore(_handedOut) }
+        : new DataLoaderState(_epoch, _resumeBatch, GeneratorBytes()) { AugmentationStates = AugmentationStatesBefore(-1) };
+
+    /// <summary>The augmentation generators' states before batch b: recorded if b was augmented
+    /// already, else their current states (nothing after b-1 has drawn yet).</summary>
+    byte[][] AugmentationStatesBefore(long b)
+    {
+        lock (_augmentationGate)
+            return _augmentationBefore.TryGetValue(b, out var saved)
+                ? saved.Select(a => a.ToArray()).ToArray()
+                : _augmentationGenerators.Select(Bytes).ToArray();
+    }
+
+    static byte[] Bytes(Generator g)
+    {
+        using var s = g.get_state();
+        return s.data<byte>().ToArray();
+    }
+
+    void SetAugmentationStates(byte[][] states, string call)
+    {
+        for (int i = 0; i < states.Length; i++) SetGeneratorState(_augmentationGenerators[i], states[i], call);
+    }
 
     /// <summary>
     /// Continues from <paramref name="state"/>: sets the generator to the state at the start of
@@ -148,6 +179,8 @@ public sealed class DataLoader : IBatchSource
         ArgumentNullException.ThrowIfNull(state);
         if (_inEpoch)
             throw new InvalidOperationException("DataLoader.Restore: an epoch is being enumerated; restore between epochs");
+        if (state.AugmentationStates.Length != 0 && state.AugmentationStates.Length != _augmentationGenerators.Count)
+            throw new ArgumentException($"DataLoader.Restore: the state holds {state.AugmentationStates.Length} augmentation generator states, this loader's augmentation has {_augmentationGenerators.Count} generators", nameof(state));
         if (state.Epoch < 0 || state.Batch < 0 || state.Batch > Batches)
             throw new ArgumentException($"DataLoader.Restore: epoch {state.Epoch}, batch {state.Batch}; expected epoch >= 0 and batch in [0, {Batches}] ({Batches} batches per epoch)", nameof(state));
         if (_generator is null)
@@ -163,6 +196,7 @@ public sealed class DataLoader : IBatchSource
                 throw new ArgumentException("DataLoader.Restore: this loader has a generator but the state holds no generator state", nameof(state));
             SetGeneratorState(_generator, state.GeneratorState, "DataLoader.Restore");
         }
+        if (state.AugmentationStates.Length != 0) SetAugmentationStates(state.AugmentationStates, "DataLoader.Restore");
         _epoch = state.Epoch;
         _resumeBatch = state.Batch;
     }
@@ -219,6 +253,7 @@ public sealed class DataLoader : IBatchSource
                 var (x, y) = prefetcher is null ? Prepare(b, order) : prefetcher.Take(b);
                 if (DisposeBatches) previous = (x, y);
                 _handedOut = b + 1;
+                if (_augmentationGenerators.Count > 0) lock (_augmentationGate) _augmentationBefore.Remove(b);
                 yield return (x, y);
             }
             // RandomSampler's randperm for the remainder, drawn when its epoch runs out.
@@ -228,6 +263,13 @@ public sealed class DataLoader : IBatchSource
         {
             if (previous is var (px, py)) { px.Dispose(); py.Dispose(); }
             prefetcher?.Dispose();
+            // Batches augmented ahead and never handed out must not have drawn: rewind the
+            // augmentation to where the consumer stopped.
+            lock (_augmentationGate)
+            {
+                if (_augmentationBefore.TryGetValue(_handedOut, out var rewind)) SetAugmentationStates(rewind, "DataLoader");
+                _augmentationBefore.Clear();
+            }
             order?.Dispose();
             _inEpoch = false;
             _epochStartState = null;
@@ -260,14 +302,28 @@ public sealed class DataLoader : IBatchSource
         if (_options.Augmentation is not null || _options.Transform is not null)
         {
             var current = batch;
-            batch = inTurn is null ? Transforms(current) : inTurn(() => Transforms(current));
+            batch = inTurn is null ? Transforms(b, current) : inTurn(() => Transforms(b, current));
         }
         return batch;
     }
 
-    (Tensor, Tensor) Transforms((Tensor X, Tensor Y) batch)
+    (Tensor, Tensor) Transforms(long b, (Tensor X, Tensor Y) batch)
     {
-        if (Training && _options.Augmentation is { } augmentation) batch = Apply(augmentation, batch);
+        if (Training && _options.Augmentation is { } augmentation)
+        {
+            if (_augmentationGenerators.Count > 0)
+                lock (_augmentationGate)
+                {
+                    _augmentationBefore[b] = _augmentationGenerators.Select(Bytes).ToArray();
+                    return TransformRest(Apply(augmentation, batch));
+                }
+            batch = Apply(augmentation, batch);
+        }
+        return TransformRest(batch);
+    }
+
+    (Tensor, Tensor) TransformRest((Tensor X, Tensor Y) batch)
+    {
         if (_options.Transform is { } transform) batch = Apply(transform, batch);
         return batch;
     }

@@ -9,7 +9,13 @@ namespace Engine.Data;
 /// (<see cref="DataLoader.Restore"/>) replays the epoch's draws and skips the batches already seen.
 /// Between epochs Batch is 0 and GeneratorState the generator's current state. A state read after
 /// an epoch's last batch, inside its loop, has Batch = batches: the restored loader's next
-/// enumeration yields nothing and ends that epoch, as the uninterrupted loop would have. The
-/// random state of an augmentation (its own generator) is not included.
+/// enumeration yields nothing and ends that epoch, as the uninterrupted loop would have.
+/// <see cref="AugmentationStates"/> holds the states of the augmentation's own generators (an
+/// <see cref="IRandomTransform"/>) as they were before the next batch the consumer sees was
+/// augmented, whether or not workers had augmented it already.
 /// </summary>
-public sealed record DataLoaderState(long Epoch, long Batch, byte[]? GeneratorState);
+public sealed record DataLoaderState(long Epoch, long Batch, byte[]? GeneratorState)
+{
+    /// <summary>One state per generator of the augmentation (empty without a random augmentation).</summary>
+    public byte[][] AugmentationStates { get; init; } = [];
+}

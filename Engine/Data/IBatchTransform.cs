@@ -19,7 +19,7 @@ public static class BatchTransform
     public static IBatchTransform Input(nn.Module<Tensor, Tensor> module)
     {
         ArgumentNullException.ThrowIfNull(module);
-        return new Of((x, y) => (module.call(x), y));
+        return new Of((x, y) => (module.call(x), y), (module as IRandomTransform)?.Generators);
     }
 
     /// <summary>Transforms the input only with a function.</summary>
@@ -41,11 +41,17 @@ public static class BatchTransform
     {
         ArgumentNullException.ThrowIfNull(first);
         ArgumentNullException.ThrowIfNull(second);
-        return new Of((x, y) => { var (a, b) = first.Apply(x, y); return second.Apply(a, b); });
+        var generators = GeneratorsOf(first).Concat(GeneratorsOf(second)).ToArray();
+        return new Of((x, y) => { var (a, b) = first.Apply(x, y); return second.Apply(a, b); }, generators);
     }
 
-    sealed class Of(Func<Tensor, Tensor, (Tensor, Tensor)> f) : IBatchTransform
+    /// <summary>The generators a transform draws from (none when it is not an <see cref="IRandomTransform"/>).</summary>
+    public static IReadOnlyList<Generator> GeneratorsOf(IBatchTransform? transform) =>
+        (transform as IRandomTransform)?.Generators ?? [];
+
+    sealed class Of(Func<Tensor, Tensor, (Tensor, Tensor)> f, IReadOnlyList<Generator>? generators = null) : IBatchTransform, IRandomTransform
     {
         public (Tensor Input, Tensor Target) Apply(Tensor input, Tensor target) => f(input, target);
+        public IReadOnlyList<Generator> Generators { get; } = generators ?? [];
     }
 }

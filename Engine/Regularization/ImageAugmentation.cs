@@ -36,7 +36,7 @@ public sealed record AugmentationOptions
 /// generator (seeded in the constructor, so a run is reproducible and independent of the model's
 /// random stream) and moved to the images' device. Identity in eval mode.
 /// </summary>
-public sealed class ImageAugmentation : nn.Module<Tensor, Tensor>
+public sealed class ImageAugmentation : nn.Module<Tensor, Tensor>, Engine.Data.IRandomTransform
 {
     readonly Generator generator;
 
@@ -61,6 +61,12 @@ public sealed class ImageAugmentation : nn.Module<Tensor, Tensor>
     }
 
     public AugmentationOptions Options { get; }
+
+    /// <summary>The generator the augmentation parameters are drawn from; a DataLoader saves its
+    /// state with its position, so a resumed run repeats the same augmentations.</summary>
+    public Generator Generator => generator;
+
+    IReadOnlyList<Generator> Engine.Data.IRandomTransform.Generators => [generator];
 
     public override Tensor forward(Tensor input)
     {
