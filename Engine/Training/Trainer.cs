@@ -85,6 +85,15 @@ public sealed class Trainer
     /// <summary>Optimizer steps taken (skipped steps do not count).</summary>
     public long GlobalStep { get; set; }
 
+    /// <summary>The <c>epochs</c> of the running (or last) Fit: where it stops.</summary>
+    public int Epochs { get; private set; }
+
+    /// <summary>Batches per training epoch of the running (or last) Fit (the source's <c>Batches</c>).</summary>
+    public long BatchesPerEpoch { get; private set; }
+
+    /// <summary>Samples trained on so far in the current epoch (host count from batch shapes, no sync).</summary>
+    public long EpochSamples { get; private set; }
+
     /// <summary>Set by a callback to end training after the current batch (the epoch still ends
     /// with its logs and callbacks). Fit clears it when it starts.</summary>
     public bool StopTraining { get; set; }
@@ -262,6 +271,8 @@ public sealed class Trainer
         if (validation is { Batches: <= 0 }) throw new TrainerCheckException($"Trainer.Fit: the validation data is empty ({validation.Batches} batches)");
         if (Options.Seed is { } seed) manual_seed(seed);
         foreach (var c in cbs) c.Trainer = this;
+        Epochs = epochs;
+        BatchesPerEpoch = train.Batches;
         var history = new History();
         StopTraining = false;
         bool began = false;
@@ -272,6 +283,7 @@ public sealed class Trainer
                 int epoch = Epoch;
                 Model.train();
                 ResetMetrics();
+                EpochSamples = 0;
                 long batches = train.Batches, b = 0;
                 int k = Options.AccumulationSteps;
                 using (var it = train.GetEnumerator())
@@ -293,6 +305,7 @@ public sealed class Trainer
                         int count = (int)Math.Max(1, Math.Min(k, batches - b / k * k));
                         var step = TrainStep(x, y, count);
                         UpdateMetrics(step.Loss, step.Prediction, step.Target, x.shape[0]);
+                        EpochSamples += x.shape[0];
                         foreach (var c in cbs) c.OnBatchEnd(b, step.Loss);
                         b++;
                     }
