@@ -19,7 +19,8 @@ public sealed class TensorBoard(string logDir, int updateFreq = 0) : Callback
     /// <summary>The writer (null before train begin).</summary>
     public TorchSharp.Modules.SummaryWriter? Writer => _writer;
 
-    static float WallTime => (float)(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000.0);
+    // TensorBoard reads wall_time as Unix seconds; TorchSharp's default would write DateTime ticks.
+    static long WallTime => DateTimeOffset.UtcNow.ToUnixTimeSeconds();
 
     public override void OnTrainBegin() => _writer ??= torch.utils.tensorboard.SummaryWriter(LogDir);
 
