@@ -30,8 +30,11 @@ static class TrainingData
 
     public static Tensor CrossEntropy(Tensor p, Tensor t) => nn.functional.cross_entropy(p, t);
 
-    public static Dictionary<string, Tensor> Weights(nn.Module m) =>
-        m.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone().DetachFromDisposeScope());
+    public static Dictionary<string, Tensor> Weights(nn.Module m)
+    {
+        using var scope = NewDisposeScope();
+        return m.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone().DetachFromDisposeScope());
+    }
 
     public static void AssertSameWeights(Dictionary<string, Tensor> a, Dictionary<string, Tensor> b, double atol = 0)
     {

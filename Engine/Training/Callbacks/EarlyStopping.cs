@@ -97,6 +97,7 @@ public sealed class EarlyStopping : Callback
     {
         FreeWeights();
         using var noGrad = no_grad();
+        using var scope = NewDisposeScope(); // the detach() views die here, the clones are kept
         _bestWeights = Trainer.Model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone().DetachFromDisposeScope());
     }
 

@@ -55,9 +55,12 @@ public sealed class ProgressBar : Callback
         int filled = total > 0 ? (int)Math.Min(width, width * done / total) : 0;
         double rate = now > 0 ? Trainer.EpochSamples / now : 0;
         double eta = done > 0 ? now / done * (total - done) : 0;
-        var line = $"Epoch {Trainer.Epoch + 1}/{Trainer.Epochs} [green]{new string('━', filled)}[/][grey]{new string('━', width - filled)}[/] " +
-                   $"{done}/{total} - loss: {value.ToString("G4", CultureInfo.InvariantCulture)} - {rate.ToString("0", CultureInfo.InvariantCulture)} samples/s - ETA {Duration(eta)}";
-        _console.Markup("\r" + line + "\u001b[K");
+        var text = $" {done}/{total} - loss: {value.ToString("G4", CultureInfo.InvariantCulture)} - {rate.ToString("0", CultureInfo.InvariantCulture)} samples/s - ETA {Duration(eta)}";
+        var head = $"Epoch {Trainer.Epoch + 1}/{Trainer.Epochs} ";
+        // Spectre wraps at the console width; a wrapped line could not be redrawn with \r.
+        int room = Math.Max(0, _console.Profile.Width - 1 - head.Length - width);
+        if (text.Length > room) text = text[..room];
+        _console.Markup("\r" + Markup.Escape(head) + $"[green]{new string('━', filled)}[/][grey]{new string('━', width - filled)}[/]" + Markup.Escape(text));
     }
 
     public override void OnEpochEnd(int epoch, IReadOnlyDictionary<string, double> logs)
@@ -66,7 +69,8 @@ public sealed class ProgressBar : Callback
         double rate = seconds > 0 ? Trainer.EpochSamples / seconds : 0;
         var line = $"Epoch {epoch + 1}/{Trainer.Epochs} - {Trainer.BatchesPerEpoch} batches - {Duration(seconds)} - " +
                    $"{rate.ToString("0", CultureInfo.InvariantCulture)} samples/s - {FormatLogs(logs)}";
-        if (Interactive) _console.Markup("\r" + Markup.Escape(line) + "\u001b[K\n");
-        else _console.WriteLine(line, Style.Plain);
+        // The plain line goes to the console's writer as is: Spectre would wrap it at the width.
+        if (Interactive) _console.Profile.Out.Writer.Write("\r" + new string(' ', Math.Max(0, _console.Profile.Width - 1)) + "\r");
+        _console.Profile.Out.Writer.WriteLine(line);
     }
 }

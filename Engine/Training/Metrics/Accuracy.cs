@@ -29,7 +29,7 @@ public sealed class Accuracy(string name = "accuracy", double threshold = 0.5) :
             hits = prediction.detach().gt(Threshold).eq(target.gt(0.5));
         else
         {
-            Classes.CheckIndexTarget(prediction, target, Name);
+            ClassChecks.CheckIndexTarget(prediction, target, Name);
             hits = prediction.detach().argmax(1).eq(target);
         }
         Accumulate(ref _correct, hits.sum(ScalarType.Int64));

@@ -22,7 +22,7 @@ public sealed class ConfusionMatrix : Metric
 
     public override void Update(Tensor prediction, Tensor target)
     {
-        Classes.CheckIndexTarget(prediction, target, nameof(ConfusionMatrix));
+        ClassChecks.CheckIndexTarget(prediction, target, nameof(ConfusionMatrix));
         if (prediction.shape[1] != NumClasses)
             throw new ArgumentException($"ConfusionMatrix: built for {NumClasses} classes, the prediction {Shape(prediction)} has {prediction.shape[1]}");
         using var _ = NewDisposeScope();

@@ -25,7 +25,7 @@ public sealed class TopKAccuracy : Metric
 
     public override void Update(Tensor prediction, Tensor target)
     {
-        Classes.CheckIndexTarget(prediction, target, Name);
+        ClassChecks.CheckIndexTarget(prediction, target, Name);
         if (prediction.shape[1] < K)
             throw new ArgumentException($"{Name}: k = {K} but the prediction {Shape(prediction)} has only {prediction.shape[1]} classes");
         using var _ = NewDisposeScope();

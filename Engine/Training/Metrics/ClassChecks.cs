@@ -1,7 +1,7 @@
 namespace Engine.Training.Metrics;
 
 /// <summary>Shape rules shared by the classification metrics (managed errors instead of libtorch's).</summary>
-internal static class Classes
+internal static class ClassChecks
 {
     /// <summary>prediction [N, C, d…] with an integer target [N, d…].</summary>
     public static void CheckIndexTarget(Tensor prediction, Tensor target, string metric)
