@@ -246,3 +246,74 @@ public class TrainerTests
         finally { Ops.SetNumThreads(threads); }
     }
 }
+
+[TestFixture]
+public class TrainerPiecesTests
+{
+    [Test]
+    public void A_hand_written_loop_of_train_steps_and_metrics_equals_fit()
+    {
+        var (x, y) = Classification(48);
+        var a = Mlp();
+        var ta = new Trainer(a, torch.optim.SGD(a.parameters(), 0.1, momentum: 0.9), CrossEntropy, [new Accuracy()],
+            new() { AccumulationSteps = 2, DryRun = false });
+        var h = ta.Fit(new DataLoader(x, y, 8, shuffle: false), epochs: 2);
+
+        var b = Mlp();
+        var tb = new Trainer(b, torch.optim.SGD(b.parameters(), 0.1, momentum: 0.9), CrossEntropy, options: new() { AccumulationSteps = 2 });
+        using var acc = new Accuracy();
+        var loss = new Mean("loss");
+        for (int epoch = 0; epoch < 2; epoch++)
+        {
+            acc.Reset();
+            loss.Reset();
+            foreach (var (xb, yb) in new DataLoader(x, y, 8, shuffle: false))
+            {
+                using var scope = NewDisposeScope();
+                var step = tb.TrainStep(xb, yb, accumulationCount: 2);
+                acc.Update(step.Prediction, step.Target);
+                loss.Update(step.Loss, xb.shape[0]);
+            }
+        }
+        AssertSameWeights(Weights(a), Weights(b)); // the same calls in the same order: exact
+        Assert.That(acc.Compute()["accuracy"], Is.EqualTo(h["accuracy"][1]));
+        Assert.That(loss.Compute()["loss"], Is.EqualTo(h["loss"][1]));
+        Assert.That(tb.GlobalStep, Is.EqualTo(ta.GlobalStep));
+    }
+
+    [Test]
+    public void An_engine_reduce_lr_on_plateau_in_the_options_steps_on_the_scheduler_monitor()
+    {
+        var model = Mlp();
+        var opt = torch.optim.SGD(model.parameters(), 0.1);
+        var t = new Trainer(model, opt, CrossEntropy, [new Scripted("score", 1, 1, 1)],
+            new() { Scheduler = new Engine.Schedules.ReduceLROnPlateau(opt, factor: 0.5, patience: 0), SchedulerMonitor = "score" });
+        var (x, y) = Classification(16);
+        var h = t.Fit(new DataLoader(x, y, 8), epochs: 3);
+        // PyTorch's rule with patience 0: the first value sets best, every later equal value reduces.
+        Assert.That(h["lr"], Is.EqualTo(new[] { 0.1, 0.1, 0.05 }).Within(1e-15));
+        Assert.That(opt.ParamGroups.First().LearningRate, Is.EqualTo(0.025).Within(1e-15));
+    }
+
+    [Test]
+    public void Fit_continues_from_a_set_epoch_and_global_step()
+    {
+        var model = Mlp();
+        var t = new Trainer(model, torch.optim.SGD(model.parameters(), 0.1), CrossEntropy) { Epoch = 2, GlobalStep = 10 };
+        var (x, y) = Classification(16);
+        var h = t.Fit(new DataLoader(x, y, 8), epochs: 4);
+        Assert.That(h.Epochs, Is.EqualTo(new[] { 2, 3 }));
+        Assert.That((t.Epoch, t.GlobalStep), Is.EqualTo((4, 14L)));
+        Assert.Throws<KeyNotFoundException>(() => _ = h["val_loss"]);
+    }
+
+    [Test]
+    public void Bad_options_fail_when_the_trainer_is_built()
+    {
+        var model = Mlp();
+        var opt = torch.optim.SGD(model.parameters(), 0.1);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new Trainer(model, opt, CrossEntropy, options: new() { AccumulationSteps = 0 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new Trainer(model, opt, CrossEntropy, options: new() { ClipGradNorm = -1 }));
+        Assert.Throws<ArgumentException>(() => new Trainer(model, opt, CrossEntropy, [new Accuracy(), new Accuracy()]));
+    }
+}
