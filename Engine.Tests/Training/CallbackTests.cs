@@ -134,6 +134,19 @@ public class CallbackTests
     }
 
     [Test]
+    public void A_stop_inside_an_accumulation_group_drops_the_groups_nan_gradients()
+    {
+        int calls = 0;
+        var model = Mlp();
+        // Batches from 5 on are NaN (call 1 is the dry run); groups of 4: batches 4..7 form the second.
+        var t = new Trainer(model, torch.optim.SGD(model.parameters(), 0.1), (p, y) => ++calls >= 7 ? CrossEntropy(p, y) * double.NaN : CrossEntropy(p, y),
+            options: new() { AccumulationSteps = 4 });
+        t.Fit(Loader(128, 8), null, 3, [new TerminateOnNaN(checkEvery: 1)]);
+        Assert.That(t.GlobalStep, Is.EqualTo(1));
+        foreach (var (name, w) in Weights(model)) Assert.That(w.isfinite().all().item<bool>(), name);
+    }
+
+    [Test]
     public void Csv_logger_writes_keras_csvlogger_rows_and_appends()
     {
         var path = Path.Combine(_dir, "log.csv");

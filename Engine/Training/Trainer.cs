@@ -311,8 +311,14 @@ public sealed class Trainer
                     }
                 }
                 if (!began) throw new TrainerCheckException($"Trainer.Fit: the training data yielded no batch (it reports {batches})");
-                // A source that yielded fewer batches than it reported leaves a group open: step it.
-                if (_pending > 0) OptimizerStep();
+                // An open accumulation group: a source that yielded fewer batches than it reported
+                // steps it; a stop (TerminateOnNaN, a user's callback) drops it, since its gradients
+                // may be the reason to stop.
+                if (_pending > 0)
+                {
+                    if (StopTraining) _pending = 0;
+                    else OptimizerStep();
+                }
                 var logs = ComputeLogs("");
                 if (validation is not null)
                     foreach (var (name, v) in Evaluate(validation)) logs["val_" + name] = v;
