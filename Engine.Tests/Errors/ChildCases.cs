@@ -45,6 +45,7 @@ static class ChildCases
             () => { var a = ones(3, requires_grad: true); return Ops.Grad([(a * 2).sum()], [a])[0]; },
             () => Ops.Grad([ones(3).sum()], [ones(3, requires_grad: true)])[0],
             () => torch.autograd.grad([ones(3).sum()], [ones(3, requires_grad: true)])[0]),
+        Engine.Tests.Training.ResumeChild.Case => Engine.Tests.Training.ResumeChild.Run(),
         _ => throw new ArgumentException($"no child case '{name}'"),
     };
 

@@ -98,6 +98,18 @@ public sealed class Trainer
     /// with its logs and callbacks). Fit clears it when it starts.</summary>
     public bool StopTraining { get; set; }
 
+    /// <summary>Batches of the current epoch already trained on. Fit starts an epoch's loop at
+    /// this batch (a resumed run sets it, with the loader restored to the same position) and sets
+    /// it back to 0 when the epoch ends.</summary>
+    public long BatchInEpoch { get; set; }
+
+    /// <summary>Whether micro-batches have been back-propagated since the last optimizer step (an
+    /// accumulation group is open): a checkpoint here would lose their gradients.</summary>
+    public bool InAccumulation => _pending > 0;
+
+    /// <summary>The training data of the running (or last) Fit.</summary>
+    public IBatchSource? TrainData { get; private set; }
+
     /// <summary>The names of an epoch's logs: loss, each metric's names, lr, and with validation the val_ names.</summary>
     public IReadOnlyList<string> LogNames(bool withValidation)
     {
@@ -270,7 +282,11 @@ public sealed class Trainer
         if (train.Batches <= 0) throw new TrainerCheckException($"Trainer.Fit: the training data is empty ({train.Batches} batches)");
         if (validation is { Batches: <= 0 }) throw new TrainerCheckException($"Trainer.Fit: the validation data is empty ({validation.Batches} batches)");
         if (Options.Seed is { } seed) manual_seed(seed);
+        TrainData = train;
         foreach (var c in cbs) c.Trainer = this;
+        // Restoring a run (BackupAndRestore) reads state here, before the dry run draws the first
+        // batch; nothing is written yet.
+        foreach (var c in cbs) c.OnFitStart();
         Epochs = epochs;
         BatchesPerEpoch = train.Batches;
         var history = new History();
@@ -284,7 +300,7 @@ public sealed class Trainer
                 Model.train();
                 ResetMetrics();
                 EpochSamples = 0;
-                long batches = train.Batches, b = 0;
+                long batches = train.Batches, b = BatchInEpoch, firstBatch = b;
                 int k = Options.AccumulationSteps;
                 using (var it = train.GetEnumerator())
                 {
@@ -299,18 +315,27 @@ public sealed class Trainer
                             began = true;
                             foreach (var c in cbs) c.OnTrainBegin();
                         }
-                        if (b == 0) foreach (var c in cbs) c.OnEpochBegin(epoch);
+                        if (b == firstBatch) foreach (var c in cbs) c.OnEpochBegin(epoch);
                         foreach (var c in cbs) c.OnBatchBegin(b);
                         // The epoch's last group may be shorter: divide by its own length.
                         int count = (int)Math.Max(1, Math.Min(k, batches - b / k * k));
                         var step = TrainStep(x, y, count);
                         UpdateMetrics(step.Loss, step.Prediction, step.Target, x.shape[0]);
                         EpochSamples += x.shape[0];
+                        BatchInEpoch = b + 1;
                         foreach (var c in cbs) c.OnBatchEnd(b, step.Loss);
                         b++;
                     }
                 }
-                if (!began) throw new TrainerCheckException($"Trainer.Fit: the training data yielded no batch (it reports {batches})");
+                if (!began)
+                {
+                    // A run resumed after its epoch's last batch (checkpointed before the epoch
+                    // ended) has only the epoch's end left to do.
+                    if (firstBatch == 0 || firstBatch < batches)
+                        throw new TrainerCheckException($"Trainer.Fit: the training data yielded no batch (it reports {batches})");
+                    began = true;
+                    foreach (var c in cbs) c.OnTrainBegin();
+                }
                 // An open accumulation group: a source that yielded fewer batches than it reported
                 // steps it; a stop (TerminateOnNaN, a user's callback) drops it, since its gradients
                 // may be the reason to stop.
@@ -327,6 +352,7 @@ public sealed class Trainer
                 Options.Scheduler?.OnEpochEnd(metric);
                 if (Options.TorchSchedulerEvery == StepEvery.Epoch) Options.TorchScheduler?.step();
                 Epoch++;
+                BatchInEpoch = 0;
                 history.Add(epoch, logs);
                 foreach (var c in cbs) c.OnEpochEnd(epoch, logs);
             }

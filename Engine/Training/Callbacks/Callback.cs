@@ -4,13 +4,14 @@ namespace Engine.Training.Callbacks;
 /// An extension point of <see cref="Trainer.Fit"/> (Keras' Callback, Lightning's Callback): small
 /// objects with a few hooks, called in this order:
 /// <code>
+/// OnFitStart                           restore an interrupted run (reads only)
 /// OnTrainBegin                         after the dry run passed (nothing is written before it)
 ///   OnEpochBegin(e)
 ///     OnBatchBegin(b) … OnBatchEnd(b, loss)     per training batch
 ///   OnEpochEnd(e, logs)                logs: loss, metrics, val_… and lr of epoch e
 /// OnTrainEnd(history)                  also when training fails after OnTrainBegin (close files)
 /// </code>
-/// Epochs count from 0 as in Keras. <see cref="Trainer"/> is set before OnTrainBegin; set
+/// Epochs count from 0 as in Keras. <see cref="Trainer"/> is set before OnFitStart; set
 /// <c>Trainer.StopTraining</c> to stop after the current batch's epoch ends (Keras'
 /// model.stop_training). A callback that reads a metric names it in <see cref="Monitors"/>, so a
 /// name nothing provides fails at train begin, not after an epoch.
@@ -22,6 +23,11 @@ public abstract class Callback
 
     /// <summary>The log names this callback reads at epoch end.</summary>
     public virtual IEnumerable<string> Monitors => [];
+
+    /// <summary>At the start of Fit, before the dry run draws the first batch and before any
+    /// other hook: a callback that restores an interrupted run (BackupAndRestore) reads its state
+    /// here. Nothing may be written here: a failing dry run must leave no file behind.</summary>
+    public virtual void OnFitStart() { }
 
     public virtual void OnTrainBegin() { }
     public virtual void OnTrainEnd(History history) { }
