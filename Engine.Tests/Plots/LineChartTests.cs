@@ -62,6 +62,20 @@ public class LineChartTests
         Assert.That(LineChart.PowerOfTen(2), Is.EqualTo("100"));
         Assert.That(LineChart.PowerOfTen(7), Is.EqualTo("1e7"));
         Assert.That(LineChart.PowerOfTen(-6), Is.EqualTo("1e-6"));
+        Assert.That(LineChart.PowerOfTen(Math.Log10(5)), Is.EqualTo("5"));
+    }
+
+    [Test]
+    public void Log_ticks_cover_the_data_and_label_2_and_5_when_it_spans_few_decades()
+    {
+        // Validation loss 0.3 … 1.5: decades 10⁻¹ … 10¹, labelled 0.1 0.2 0.5 1 2 5 10.
+        var narrow = LineChart.LogTickList(0.3, 1.5);
+        Assert.That(narrow.Where(t => t.Label is not null).Select(t => t.Label), Is.EqualTo(new[] { "0.1", "0.2", "0.5", "1", "2", "5", "10" }));
+        Assert.That(narrow.Where(t => t.Label is null).Select(t => Math.Round(Math.Pow(10, t.Position), 6)),
+            Is.EqualTo(new[] { 0.3, 0.4, 0.6, 0.7, 0.8, 0.9, 3, 4, 6, 7, 8, 9 }));
+        // Six decades: only the powers of ten are labelled.
+        var wide = LineChart.LogTickList(2e-4, 50);
+        Assert.That(wide.Where(t => t.Label is not null).Select(t => t.Label), Is.EqualTo(new[] { "0.0001", "0.001", "0.01", "0.1", "1", "10", "100" }));
     }
 
     [Test]

@@ -3,11 +3,15 @@ using Engine.Checkpoints;
 
 namespace Engine.Plots;
 
+/// <summary>A corner of the plot area, for the legend.</summary>
+public enum LegendCorner { LowerRight, UpperRight, UpperLeft, LowerLeft }
+
 /// <summary>
 /// A line chart of named series written as a PNG (ScottPlot 5, rendered headless through SkiaSharp):
 /// title, axis labels, a legend, and optionally a logarithmic y axis. ScottPlot 5 has no log axis;
 /// as its cookbook does ("Log Scale" recipe), the chart plots log10(y) and labels the ticks with the
-/// powers of ten they stand for, minor ticks at 2·10ᵏ…9·10ᵏ. Training curves are the use:
+/// values they stand for (10ᵏ, and 2·10ᵏ, 5·10ᵏ when the data spans two decades or fewer), minor
+/// ticks at the other m·10ᵏ. Training curves are the use:
 /// <code>
 /// new LineChart("Loss", "epoch", "loss", logY: true).Add("train", trainLoss).Add("validation", valLoss).Save("loss.png");
 /// </code>
@@ -31,6 +35,9 @@ public sealed class LineChart
     public string YLabel { get; }
     /// <summary>Plots log10(y), with tick labels 10ᵏ; every y must be positive.</summary>
     public bool LogY { get; }
+    /// <summary>Where the legend sits inside the plot area (lower right by default: rising accuracy
+    /// curves leave it free; falling loss curves read better with it upper right).</summary>
+    public LegendCorner Legend { get; set; } = LegendCorner.LowerRight;
     /// <summary>The series' names, in the order they were added (and drawn, and listed in the legend).</summary>
     public IReadOnlyList<string> SeriesNames => series.Select(s => s.Name).ToList();
 
@@ -85,20 +92,18 @@ public sealed class LineChart
                 // A lone point has no line to show; a marker keeps it visible.
                 line.MarkerSize = x.Length == 1 ? 6 : 0;
             }
-            if (LogY)
-            {
-                var ticks = new ScottPlot.TickGenerators.NumericAutomatic
-                {
-                    MinorTickGenerator = new ScottPlot.TickGenerators.LogMinorTickGenerator(),
-                    IntegerTicksOnly = true,
-                    LabelFormatter = PowerOfTen,
-                };
-                plot.Axes.Left.TickGenerator = ticks;
-            }
+            if (LogY) plot.Axes.Left.TickGenerator = LogTicks();
             plot.Title(Title);
             plot.XLabel(XLabel);
             plot.YLabel(YLabel);
-            if (series.Count > 1 || series[0].Name.Length > 0) plot.ShowLegend(ScottPlot.Alignment.LowerRight);
+            if (series.Count > 1 || series[0].Name.Length > 0)
+                plot.ShowLegend(Legend switch
+                {
+                    LegendCorner.UpperRight => ScottPlot.Alignment.UpperRight,
+                    LegendCorner.UpperLeft => ScottPlot.Alignment.UpperLeft,
+                    LegendCorner.LowerLeft => ScottPlot.Alignment.LowerLeft,
+                    _ => ScottPlot.Alignment.LowerRight,
+                });
             return plot.GetImageBytes(width, height, ScottPlot.ImageFormat.Png);
         }
         finally
@@ -118,13 +123,41 @@ public sealed class LineChart
         AtomicFile.Write(path, stream => stream.Write(bytes));
     }
 
+    /// <summary>Ticks for the log10 axis over the data's decades: a labelled major tick at every
+    /// power of ten, minor ticks at 2…9 × 10ᵏ; when the data spans two decades or fewer, 2 × 10ᵏ and
+    /// 5 × 10ᵏ are labelled too, so a curve inside one decade still has numbers beside it.</summary>
+    ScottPlot.TickGenerators.NumericManual LogTicks()
+    {
+        var ticks = new ScottPlot.TickGenerators.NumericManual();
+        foreach (var (position, label) in LogTickList(series.Min(s => s.Y.Min()), series.Max(s => s.Y.Max())))
+            if (label is null) ticks.AddMinor(position);
+            else ticks.AddMajor(position, label);
+        return ticks;
+    }
+
+    /// <summary>The log10 positions of the ticks covering [lo, hi] (both &gt; 0), with the label of
+    /// each major tick (null for a minor one).</summary>
+    internal static List<(double Position, string? Label)> LogTickList(double lo, double hi)
+    {
+        int first = (int)Math.Floor(Math.Log10(lo)), last = (int)Math.Ceiling(Math.Log10(hi));
+        bool narrow = last - first <= 2;
+        var ticks = new List<(double, string?)>();
+        for (int k = first; k <= last; k++)
+            for (int m = 1; m <= (k == last ? 1 : 9); m++)
+            {
+                double position = Math.Log10(m) + k;
+                ticks.Add((position, m == 1 || (narrow && (m == 2 || m == 5)) ? PowerOfTen(position) : null));
+            }
+        return ticks;
+    }
+
     /// <summary>The label of a log10 tick: the power of ten it stands for (1e-3 → "0.001", 3 → "1000",
     /// beyond 10⁻⁴…10⁵ in exponent form).</summary>
     internal static string PowerOfTen(double log10)
     {
         double value = Math.Pow(10, log10);
-        return Math.Abs(log10) <= 4.5 && Math.Abs(log10 - Math.Round(log10)) < 1e-9
-            ? value.ToString("0.####", CultureInfo.InvariantCulture)
+        return Math.Abs(log10) <= 4.5
+            ? value.ToString("0.#####", CultureInfo.InvariantCulture)
             : value.ToString("0.#e0", CultureInfo.InvariantCulture);
     }
 }
