@@ -6,6 +6,7 @@ var recipes = new Dictionary<string, Func<string[], int>>
     ["spirals"] = Spirals.Run,
     ["mnist-mlp"] = MnistMlp.Run,
     ["schedule-chart"] = ScheduleChart.Run,
+    ["regularization"] = RegularizationEvidence.Run,
 };
 
 var name = args.Length > 0 ? args[0] : "spirals";
