@@ -57,6 +57,7 @@ public class ExponentialMovingAverageTests
             var err = SwaFixture.MaxAbsDiff(ema[name], reference[name]);
             // Each float32 lerp rounds once (ulp(1) = 1.2e-7 on values O(1)) and the error of earlier
             // updates shrinks by d each step: at most ~1/(1 − d) = 100 roundings pile up, 1e-5 bounds it.
+            TestContext.Out.WriteLine($"{warmup} {name}: max |Δ| vs float64 {err:E2}");
             Assert.That(err, Is.LessThan(1e-5), $"{name}: {err:E2}");
         }
         ema.Dispose();
@@ -101,6 +102,19 @@ public class ExponentialMovingAverageTests
         ema.Restore(model);
         foreach (var (name, t) in model.state_dict()) Assert.That(t.SameValues(before[name]), Is.True, $"{name} restored");
         Assert.Throws<InvalidOperationException>(() => ema.Restore(model));
+    }
+
+    [Test]
+    public void Updates_leave_no_live_tensors_behind()
+    {
+        using var scope = NewDisposeScope();
+        var model = nn.Sequential(("0", nn.Linear(8, 8)), ("1", nn.BatchNorm1d(8)), ("2", nn.Linear(8, 2)));
+        using var ema = new ExponentialMovingAverage(model, 0.99, useBuffers: true);
+        using var swa = new StochasticWeightAveraging(model);
+        for (int i = 0; i < 3; i++) { ema.Update(model); swa.Update(model); }
+        long before = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        for (int i = 0; i < 50; i++) { ema.Update(model); swa.Update(model); }
+        Assert.That(DisposeScopeManager.Statistics.ThreadTotalLiveCount, Is.EqualTo(before));
     }
 
     [Test]

@@ -81,9 +81,11 @@ public class SwaPyTorchParityTests
         TestContext.Out.WriteLine($"max |Δ| vs PyTorch: weights {worst:E2}, averaged {worstAveraged:E2}");
         // libtorch 2.10 (MKL) and Debian's PyTorch 1.13 (OpenBLAS) sum the float32 products of the
         // linears and BatchNorm's reductions in different orders: a few float32 ulps (6e-8 relative)
-        // per op on O(1) values, carried through 6 momentum steps of lr <= 0.1: well under 1e-5.
-        Assert.That(worst, Is.LessThan(1e-5));
-        Assert.That(worstAveraged, Is.LessThan(1e-5));
+        // per op on O(1) values, carried through 6 momentum steps of lr <= 0.1. Measured here 3e-8
+        // (weights) and 6e-8 (average); 2e-6 is ~16 ulps of O(1) values, room for other CPUs' kernels,
+        // while a wrong lr or averaging step moves the weights by 1e-3 or more.
+        Assert.That(worst, Is.LessThan(2e-6));
+        Assert.That(worstAveraged, Is.LessThan(2e-6));
     }
 
     [TestCase(false, TestName = "UpdateBatchNorm_matches_pytorch_update_bn_torchsharp_batchnorm")]
@@ -107,15 +109,20 @@ public class SwaPyTorchParityTests
         };
         // Statistics of a float32 linear's output over 8 rows: BLAS order differences of a few ulps,
         // averaged over 5 batches; values O(0.05 .. 0.5): 1e-6 absolute is ~20 ulps of headroom.
-        Assert.That(SwaFixture.MaxAbsDiff(mean, SwaFixture.F32(expected.GetProperty("running_mean"))), Is.LessThan(1e-6));
-        Assert.That(SwaFixture.MaxAbsDiff(variance, SwaFixture.F32(expected.GetProperty("running_var"))), Is.LessThan(1e-6));
+        var dMean = SwaFixture.MaxAbsDiff(mean, SwaFixture.F32(expected.GetProperty("running_mean")));
+        var dVar = SwaFixture.MaxAbsDiff(variance, SwaFixture.F32(expected.GetProperty("running_var")));
+        TestContext.Out.WriteLine($"max |Δ| vs PyTorch update_bn: running_mean {dMean:E2}, running_var {dVar:E2}");
+        Assert.That(dMean, Is.LessThan(1e-6));
+        Assert.That(dVar, Is.LessThan(1e-6));
         Assert.That(count.item<long>(), Is.EqualTo(expected.GetProperty("num_batches_tracked").GetInt64()));
         Assert.That(momentum, Is.EqualTo(expected.GetProperty("momentum").GetDouble()));
         Assert.That(model.training, Is.False, "eval mode restored");
         using var _ = no_grad();
         var output = model.forward(batches[0].X);
         // Eval output through two linears and the BN just checked (σ² down to 0.05 scales errors by ~4.5).
-        Assert.That(SwaFixture.MaxAbsDiff(output, SwaFixture.F32(SwaFixture.Training.GetProperty("swa_eval_output_batch0"))), Is.LessThan(1e-5));
+        var dOut = SwaFixture.MaxAbsDiff(output, SwaFixture.F32(SwaFixture.Training.GetProperty("swa_eval_output_batch0")));
+        TestContext.Out.WriteLine($"max |Δ| vs PyTorch eval output: {dOut:E2}");
+        Assert.That(dOut, Is.LessThan(1e-5));
     }
 
     [Test]
