@@ -100,5 +100,6 @@ public class KnowledgeDistillationTests
         Assert.That(Assert.Throws<ArgumentException>(() => KnowledgeDistillation.Loss(s, randn(3, 5), y))!.Message, Does.Contain("[3, 5]"));
         Assert.That(Assert.Throws<ArgumentException>(() => KnowledgeDistillation.Loss(s, s, tensor(new long[] { 0, 1 })))!.Message, Does.Contain("target"));
         Assert.That(Assert.Throws<ArgumentException>(() => KnowledgeDistillation.Loss(randn(3), randn(3), y))!.Message, Does.Contain("[N, C]"));
+        Assert.That(Assert.Throws<ArgumentException>(() => KnowledgeDistillation.Loss(s, s, tensor(new long[] { 0, 4, 1 })))!.Message, Does.Contain("4"));
     }
 }

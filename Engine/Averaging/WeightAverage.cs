@@ -43,6 +43,7 @@ public abstract class WeightAverage : IDisposable
         if (tracked.Count == 0)
             throw new ArgumentException($"{name}: {model.GetType().Name} has no parameters{(useBuffers ? " or buffers" : "")} to average", nameof(model));
         _names = tracked.Select(t => t.Name).ToArray();
+        using var scope = NewDisposeScope(); // the detach() views die here; the copies are kept
         using (no_grad())
             _averages = tracked.Select(t => t.Tensor.detach().clone().DetachFromDisposeScope()).ToArray();
     }
@@ -115,6 +116,7 @@ public abstract class WeightAverage : IDisposable
         ThrowIfDisposed();
         if (IsApplied) throw new InvalidOperationException($"{Name}.Apply: already applied; call Restore first");
         var current = Resolve(model, nameof(Apply));
+        using var scope = NewDisposeScope();
         var saved = new Dictionary<string, Tensor>();
         using (no_grad())
         {
@@ -135,6 +137,7 @@ public abstract class WeightAverage : IDisposable
         if (_saved is null) throw new InvalidOperationException($"{Name}.Restore: nothing to restore; call Apply first");
         if (!ReferenceEquals(model, _appliedTo))
             throw new ArgumentException($"{Name}.Restore: the average was applied to another model instance ({_appliedTo!.GetType().Name})", nameof(model));
+        using (NewDisposeScope())
         using (no_grad())
         {
             foreach (var (name, p) in model.named_parameters()) p.detach().copy_(_saved["p:" + name]);
@@ -159,6 +162,7 @@ public abstract class WeightAverage : IDisposable
     {
         ThrowIfDisposed();
         var current = Resolve(model, nameof(CopyTo));
+        using var scope = NewDisposeScope();
         using var _ = no_grad();
         for (int i = 0; i < _averages.Length; i++) current[i].detach().copy_(_averages[i]);
     }
