@@ -26,6 +26,30 @@ public class SwaPyTorchParityTests
     }
 
     [Test]
+    public void Averaged_weights_and_buffers_match_pytorch_use_buffers_bit_for_bit()
+    {
+        using var scope = NewDisposeScope();
+        var model = SwaFixture.InitialModel();
+        using var swa = new StochasticWeightAveraging(model, useBuffers: true);
+        foreach (var step in SwaFixture.Training.GetProperty("steps").EnumerateArray())
+        {
+            SwaFixture.CopyParameters(model, step.GetProperty("params"));
+            using (no_grad())
+            {
+                foreach (var (name, b) in model.named_buffers())
+                    if (b.is_floating_point()) b.copy_(SwaFixture.F32(step.GetProperty("buffers").GetProperty(name)));
+                    else b.fill_(step.GetProperty("num_batches_tracked").GetInt64());
+            }
+            swa.Update(model);
+            // Running statistics averaged by the same IEEE ops as PyTorch's use_buffers=True: equal bits.
+            // (PyTorch pushes num_batches_tracked through the float avg_fn and truncates; Engine copies it.)
+            foreach (var p in step.GetProperty("averaged_with_buffers").EnumerateObject())
+                Assert.That(swa[p.Name].SameValues(SwaFixture.F32(p.Value)), Is.True, $"averaged {p.Name} after update {swa.Updates}");
+            Assert.That(swa["1.num_batches_tracked"].item<long>(), Is.EqualTo(step.GetProperty("num_batches_tracked").GetInt64()));
+        }
+    }
+
+    [Test]
     public void Swalr_learning_rates_match_pytorch_bit_for_bit()
     {
         foreach (var c in SwaFixture.Swalr.EnumerateArray())
