@@ -26,7 +26,11 @@ public enum SwaAnneal
 /// whatever lr the group holds when attached (a cosine schedule's last value, say), bit for bit as
 /// PyTorch 1.13 (Engine.Tests/Fixtures/swa.json). The closed form <see cref="Schedule.LearningRate"/>
 /// anneals from the baseLr it is given. One swa_lr per group: give the <see cref="Scheduler"/> one
-/// schedule per group. Inside a <see cref="SequentialLR"/> it anneals from the lr held at its milestone.
+/// schedule per group. Inside a <see cref="SequentialLR"/> it anneals from the lr held at its
+/// milestone, with α = 0 on the milestone step itself; PyTorch 1.13's SequentialLR is one step further
+/// along there (its <c>step(0)</c> leaves SWALR's internal step count at 1: cosine T_max 4 then
+/// SWALR(0.01, 2) at milestone 4 gives 0.01464, 0.01232, 0.01 from step 3 in PyTorch, 0.01464,
+/// 0.01464, 0.01232, 0.01 here). Not checked against PyTorch in that composition.
 /// </summary>
 public sealed class SWALR : Schedule
 {
