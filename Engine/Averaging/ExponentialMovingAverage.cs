@@ -27,7 +27,7 @@ public enum EmaWarmup
 /// as <c>AveragedModel</c>'s deep copy. With <c>useBuffers</c> the floating buffers (BatchNorm's running
 /// statistics) are averaged too and integer buffers copied (timm ModelEmaV2/V3; PyTorch's
 /// <c>use_buffers=True</c>); without, evaluate the EMA weights with the model's own buffers or
-/// recompute them with <see cref="StochasticWeightAveraging.UpdateBatchNorm(nn.Module{Tensor, Tensor}, IEnumerable{Tensor})"/>.
+/// recompute them with <c>StochasticWeightAveraging.UpdateBatchNorm</c>.
 /// <para>
 /// A training loop calls <see cref="WeightAverage.Update"/> after each <c>optimizer.step()</c> and evaluates
 /// between <see cref="WeightAverage.Apply"/> and <see cref="WeightAverage.Restore"/>. No host sync: the

@@ -12,7 +12,7 @@ namespace Engine.Averaging;
 /// exactly PyTorch's <c>torch.optim.swa_utils.AveragedModel</c> default <c>avg_fn</c>, same ops in the
 /// same order (subtract, divide by n + 1, add), so fed the same weights it gives the same bits.
 /// BatchNorm statistics of the averaged weights are not the average of the statistics: recompute
-/// them with <see cref="UpdateBatchNorm(nn.Module{Tensor, Tensor}, IEnumerable{Tensor})"/> after
+/// them with <c>StochasticWeightAveraging.UpdateBatchNorm</c> after
 /// <see cref="WeightAverage.Apply"/> or <see cref="WeightAverage.CopyTo"/> (or track buffers with
 /// <c>useBuffers</c>, PyTorch's <c>use_buffers=True</c>).
 /// <para>

@@ -79,7 +79,7 @@ public sealed partial class StochasticWeightAveraging
         return tracking.Count;
     }
 
-    /// <summary><see cref="UpdateBatchNorm(nn.Module{Tensor, Tensor}, IEnumerable{Tensor}, ILogger?)"/> over
+    /// <summary><c>StochasticWeightAveraging.UpdateBatchNorm</c> over
     /// (input, target) batches, e.g. an Engine.Data.IBatchSource: the inputs only (PyTorch takes
     /// <c>input[0]</c> of a tuple).</summary>
     public static int UpdateBatchNorm(nn.Module<Tensor, Tensor> model, IEnumerable<(Tensor Input, Tensor Target)> batches, ILogger? logger = null)

@@ -13,7 +13,7 @@ namespace Engine.Averaging;
 /// no host sync.</item>
 /// <item><see cref="Apply"/>(model) / <see cref="Restore"/>(model): swap the averaged weights into
 /// the model for evaluation and back (every parameter and buffer is saved first, so
-/// <see cref="StochasticWeightAveraging.UpdateBatchNorm(nn.Module{Tensor, Tensor}, IEnumerable{Tensor})"/> between the two
+/// <c>StochasticWeightAveraging.UpdateBatchNorm</c> between the two
 /// leaves the trained model untouched).</item>
 /// <item><see cref="CopyTo"/>(model): write the averaged weights into a model for good (the end of
 /// training, or a second instance of the architecture to evaluate side by side).</item>
