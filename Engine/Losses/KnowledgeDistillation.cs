@@ -1,7 +1,6 @@
 using System.Globalization;
-using Engine.Losses;
 
-namespace Engine.Averaging;
+namespace Engine.Losses;
 
 /// <summary>
 /// Knowledge distillation (Hinton, Vinyals and Dean, 2015, "dark knowledge"; the recipe: compress an

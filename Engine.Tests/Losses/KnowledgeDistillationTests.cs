@@ -1,7 +1,7 @@
 using Engine.Autograd;
-using Engine.Averaging;
+using Engine.Losses;
 
-namespace Engine.Tests.Averaging;
+namespace Engine.Tests.Losses;
 
 /// <summary>KnowledgeDistillation.Loss against Hinton et al.'s formula in float64 (written here),
 /// TorchSharp's kl_div and cross_entropy, and GradCheck.</summary>
@@ -85,7 +85,7 @@ public class KnowledgeDistillationTests
         using var _ = no_grad();
         var expected = s.div(T).softmax(1).sub(t.div(T).softmax(1)).mul(alpha * T / 4)
             .add(s.softmax(1).sub(nn.functional.one_hot(y, 3).to(ScalarType.Float64)).mul((1 - alpha) / 4));
-        Assert.That(SwaFixture.MaxAbsDiff(s.grad!, expected), Is.LessThan(1e-14)); // float64 rounding
+        Assert.That(Engine.Tests.Averaging.SwaFixture.MaxAbsDiff(s.grad!, expected), Is.LessThan(1e-14)); // float64 rounding
         Assert.That(t.grad, Is.Null, "the teacher does not learn");
     }
 
