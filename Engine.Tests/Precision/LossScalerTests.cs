@@ -42,7 +42,9 @@ public class LossScalerTests
     [Test]
     public void Scale_sequence_matches_amp_update_scale_reference_with_gradscaler_defaults()
     {
-        var script = Script(2000);
+        // Growth after 2000 clean steps, an overflow, 1999 clean steps (no growth), two overflows, growth again.
+        var script = Enumerable.Repeat(false, 2001).Append(true).Concat(Enumerable.Repeat(false, 1999))
+            .Append(true).Append(true).Concat(Enumerable.Repeat(false, 2000)).ToList();
         using var scaler = new LossScaler();
         Assert.That(scaler.GetScale(), Is.EqualTo(65536.0));
         var got = Drive(scaler, script);
