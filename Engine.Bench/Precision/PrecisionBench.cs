@@ -9,11 +9,11 @@ namespace Engine.Bench.Precision;
 /// Issue 11 item 3: bf16 mixed precision (Engine.Precision.MixedPrecision, fp32 masters, BatchNorm in
 /// fp32) against plain fp32 on the CPU. Measures (1) one training step (forward, loss, backward,
 /// Adam step) of a small MNIST CNN, conv32–BN–ReLU–pool, conv64–BN–ReLU–pool, fc128–ReLU, fc10,
-/// batch 128 of 28×28; (2) a 512×512 by 512×512 matmul; at each thread count, fp32 and bf16
+/// batch 128 of 28×28; (2) a 512×512 by 512×512 matmul (fp16 too); at each thread count, fp32 and bf16
 /// interleaved round by round, each line the median and range over the rounds; then (3) one MNIST
 /// epoch of that CNN in each precision (Adam 1e-3, batch 128, the same seed and batch order) and its
 /// test accuracy. Run: <c>dotnet run --project Engine.Bench -c Release -- precision [threads=1,2]
-/// [rounds=7] [epoch=1|0] [data=data/mnist]</c>.
+/// [rounds=7] [epoch=1|0] [steps=469] [data=data/mnist]</c> (steps: stop the epoch early).
 /// </summary>
 public static class PrecisionBench
 {
@@ -22,6 +22,7 @@ public static class PrecisionBench
         var threads = Arg(args, "threads", "1,2").Split(',').Select(int.Parse).ToArray();
         int rounds = int.Parse(Arg(args, "rounds", "7"));
         bool epoch = Arg(args, "epoch", "1") != "0";
+        int steps = int.Parse(Arg(args, "steps", "469"));
         string data = Arg(args, "data", Path.Combine(Directory.GetCurrentDirectory(), "data", "mnist"));
         Console.WriteLine($"Precision bench: libtorch {__version__}, {Environment.ProcessorCount} logical CPUs, {rounds} rounds, load {LoadAverage()}");
         foreach (var t in threads)
@@ -38,7 +39,7 @@ public static class PrecisionBench
             else
             {
                 Ops.SetNumThreads(threads.Max(), "PrecisionBench threads=");
-                Epochs(data);
+                Epochs(data, steps);
             }
         }
         return 0;
@@ -152,16 +153,18 @@ public static class PrecisionBench
         using var b = randn(512, 512);
         using var a16 = a.to(ScalarType.BFloat16);
         using var b16 = b.to(ScalarType.BFloat16);
+        using var ah = a.to(ScalarType.Float16);
+        using var bh = b.to(ScalarType.Float16);
         void Mm(Tensor p, Tensor q) { using var c = p.matmul(q); }
-        Compare("matmul 512x512 · 512x512", [("fp32", () => Mm(a, b)), ("bf16", () => Mm(a16, b16))], 20, rounds);
+        Compare("matmul 512x512 · 512x512", [("fp32", () => Mm(a, b)), ("bf16", () => Mm(a16, b16)), ("fp16", () => Mm(ah, bh))], 5, rounds);
     }
 
     /// <summary>One epoch per precision, fp32 first, same initial weights and batch order; wall time and test accuracy.</summary>
-    static void Epochs(string folder)
+    static void Epochs(string folder, int limit)
     {
         using var train = Mnist.Load(folder, train: true);
         using var test = Mnist.Load(folder, train: false);
-        Console.WriteLine($"\nMNIST CNN, one epoch (60,000 digits, batch 128, Adam 1e-3), {get_num_threads()} thread(s), load {LoadAverage()}");
+        Console.WriteLine($"\nMNIST CNN, {(limit >= 469 ? "one epoch (60,000 digits" : $"the first {limit} steps of an epoch ({limit * 128} digits")}, batch 128, Adam 1e-3), {get_num_threads()} thread(s), load {LoadAverage()}");
         foreach (var bf16 in new[] { false, true })
         {
             using var trainer = new Trainer(bf16);
@@ -170,6 +173,7 @@ public static class PrecisionBench
             int steps = 0;
             foreach (var (x, y) in loader)
             {
+                if (steps == limit) break;
                 trainer.Step(x, y);
                 steps++;
             }
