@@ -35,6 +35,17 @@ namespace Engine.Precision;
 /// takes the same sync (<c>found_inf.item()</c> in <c>_maybe_opt_step</c>). The scale update
 /// itself stays on the device.
 /// </para>
+/// <para>
+/// Where it pays: on CUDA (tensor cores), untested here (no CUDA build can be restored on this
+/// machine; the code path is device-agnostic tensor ops, exercised on CPU). On a CPU, libtorch's
+/// bf16 and fp16 GEMMs are fast only with AVX-512 BF16/FP16 or AMX; on an AVX2-only CPU (this
+/// machine's VM) they take a slow path and a bf16 training step is several times slower than fp32
+/// (Engine.Bench/Precision/RESULTS.md): use it there for testing and memory, not speed. fp16
+/// works on this CPU build (Linear, Conv2d, pooling, cross-entropy forward and backward). Model
+/// gradients accumulate in the low dtype between <see cref="ZeroGrad"/> calls (gradient
+/// accumulation over micro-batches rounds in bf16/fp16); an fp16 copy of a master beyond 65504
+/// becomes inf.
+/// </para>
 /// Checked in Engine.Tests/Precision: bf16 training close to fp32, masters and normalization layers
 /// fp32, skip on overflow, the scale sequence against a float64 reference, state round trip, memory.
 /// </summary>
