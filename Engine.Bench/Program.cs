@@ -6,12 +6,16 @@
 //   dotnet Engine.Bench.dll [results.json] [--threads N] [--repeats R] [--epochs E]
 //       [--only bandwidth,optim,epoch] [--cases name,name] [--data data/mnist] [--scale S]
 //   dotnet Engine.Bench.dll norm [threads=1,2] [rounds=7] [quick]
+//   dotnet Engine.Bench.dll precision [threads=1,2] [rounds=7] [epoch=1|0]
 using System.Globalization;
 using Engine.Bench;
 
 // `Engine.Bench norm [threads=1,2] [rounds=7] [quick]`: Engine's normalization layers (formula and
 // fused) against TorchSharp's, and batch-norm folding (Engine.Bench/Normalization/).
 if (args.FirstOrDefault() == "norm") return Engine.Bench.Normalization.NormalizationBench.Run(args[1..]);
+// `Engine.Bench precision [threads=1,2] [rounds=7] [epoch=1|0]`: bf16 mixed precision against fp32
+// (Engine.Bench/Precision/).
+if (args.FirstOrDefault() == "precision") return Engine.Bench.Precision.PrecisionBench.Run(args[1..]);
 
 string? jsonPath = null;
 int? threads = null;
