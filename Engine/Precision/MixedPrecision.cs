@@ -59,6 +59,8 @@ public sealed class MixedPrecision : IDisposable
     readonly List<Action> _hooks = new();   // removers
     readonly List<nn.Module> _float32Modules = new();
     bool _disposed;
+    bool _unscaled;
+    Tensor? _foundInf; // found_inf of the last UnscaleGradients, until Step reads it
 
     /// <summary>The dtype the model computes in: BFloat16 or Float16.</summary>
     public ScalarType ComputeDtype { get; }
@@ -193,16 +195,17 @@ public sealed class MixedPrecision : IDisposable
     }
 
     /// <summary>
-    /// Upcasts the model's gradients into the masters' <c>.grad</c>, unscales them and checks them
-    /// (with a scaler), steps <paramref name="optimizer"/> (built on <see cref="MasterParameters"/>)
-    /// and copies the masters back into the model. Returns false when the step was skipped for an
-    /// inf/NaN gradient (the scale has then backed off). A parameter without a gradient leaves its
-    /// master without one, so the optimizer skips it as PyTorch's do.
+    /// Upcasts the model's gradients into the masters' <c>.grad</c> and, with a scaler, unscales
+    /// them, checks them for inf/NaN and updates the scale (no host sync). After it the masters
+    /// hold true gradients: clip them here (PyTorch's <c>scaler.unscale_(optimizer)</c>).
+    /// <see cref="Step"/> calls it when it has not been called since the last step. A parameter
+    /// without a gradient leaves its master without one, so the optimizer skips it as PyTorch's do.
     /// </summary>
-    public bool Step(torch.optim.Optimizer optimizer)
+    public void UnscaleGradients()
     {
-        ArgumentNullException.ThrowIfNull(optimizer);
         ObjectDisposedException.ThrowIf(_disposed, this);
+        _foundInf?.Dispose();
+        _foundInf = null;
         using var scope = NewDisposeScope();
         var grads = new List<Tensor>(_masters.Count);
         using (no_grad())
@@ -234,9 +237,31 @@ public sealed class MixedPrecision : IDisposable
             {
                 var foundInf = Scaler.UnscaleGradients(grads);
                 Scaler.Update(foundInf);
-                // The one host sync per step (see the class remarks): whether to skip.
-                if (foundInf.item<float>() > 0) return false;
+                _foundInf = foundInf.DetachFromDisposeScope();
             }
+        }
+        _unscaled = true;
+    }
+
+    /// <summary>
+    /// Steps <paramref name="optimizer"/> (built on <see cref="MasterParameters"/>) on the
+    /// unscaled master gradients (calling <see cref="UnscaleGradients"/> first unless it ran
+    /// since the last step) and copies the masters back into the model. Returns false when the
+    /// step was skipped for an inf/NaN gradient (the scale has then backed off).
+    /// </summary>
+    public bool Step(torch.optim.Optimizer optimizer)
+    {
+        ArgumentNullException.ThrowIfNull(optimizer);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (!_unscaled) UnscaleGradients();
+        _unscaled = false;
+        if (_foundInf is { } foundInf)
+        {
+            // The one host sync per step (see the class remarks): whether to skip.
+            bool skip = foundInf.item<float>() > 0;
+            foundInf.Dispose();
+            _foundInf = null;
+            if (skip) return false;
         }
         optimizer.step();
         CopyMastersToModel();
@@ -308,6 +333,7 @@ public sealed class MixedPrecision : IDisposable
         if (_disposed) return;
         _disposed = true;
         foreach (var remove in _hooks) remove();
+        _foundInf?.Dispose();
         for (int i = 0; i < _masters.Count; i++)
             if (!_ownMaster[i]) _masters[i].Dispose();
     }

@@ -7,14 +7,19 @@ namespace Engine.Training;
 /// <see cref="Step"/>, as PyTorch's GradScaler.scale / unscale_ / step). The Trainer calls, per
 /// optimizer step:
 /// <code>
+/// ZeroGrad(optimizer)              at the start of an accumulation group
 /// for each micro-batch:  Backward(loss / accumulationCount)
 /// UnscaleGradients(optimizer)      gradients are true gradients from here on
-/// clip (norm or value)             on the unscaled gradients
+/// clip (norm or value)             on the unscaled gradients of the optimizer's parameters
 /// stepped = Step(optimizer)        false: the step was skipped (the schedule does not advance)
 /// </code>
 /// </summary>
 public interface IStepStrategy
 {
+    /// <summary>Zeroes every gradient the next group accumulates into (the optimizer's, and a
+    /// low-precision model's own when they differ).</summary>
+    void ZeroGrad(torch.optim.Optimizer optimizer);
+
     /// <summary>Back-propagates a micro-batch's (already divided) loss.</summary>
     void Backward(Tensor loss);
 
@@ -29,6 +34,8 @@ public interface IStepStrategy
 public sealed class DefaultStepStrategy : IStepStrategy
 {
     public static DefaultStepStrategy Instance { get; } = new();
+
+    public void ZeroGrad(torch.optim.Optimizer optimizer) => optimizer.zero_grad();
 
     public void Backward(Tensor loss) => loss.backward();
 

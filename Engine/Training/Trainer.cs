@@ -138,8 +138,8 @@ public sealed class Trainer
         if (accumulationCount < 1) throw new ArgumentOutOfRangeException(nameof(accumulationCount), accumulationCount, "Trainer.TrainStep: accumulationCount must be at least 1");
         var x = ToDevice(input);
         var y = ToDevice(target);
-        if (_pending == 0) Optimizer.zero_grad();
-        var output = Model.forward(x);
+        if (_pending == 0) _strategy.ZeroGrad(Optimizer);
+        var output = Model.call(x);
         var loss = Loss(output, y);
         // Dividing by the group's length makes the summed gradients those of the group's mean loss.
         _strategy.Backward(accumulationCount == 1 ? loss : loss.div(accumulationCount));
@@ -154,8 +154,8 @@ public sealed class Trainer
     {
         _pending = 0;
         _strategy.UnscaleGradients(Optimizer);
-        if (Options.ClipGradNorm is { } maxNorm) GradientClipping.ClipGradNorm(Model.parameters(), maxNorm, Options.ClipNormType);
-        if (Options.ClipGradValue is { } clip) GradientClipping.ClipGradValue(Model.parameters(), clip);
+        if (Options.ClipGradNorm is { } maxNorm) GradientClipping.ClipGradNorm(Optimizer.parameters(), maxNorm, Options.ClipNormType);
+        if (Options.ClipGradValue is { } clip) GradientClipping.ClipGradValue(Optimizer.parameters(), clip);
         if (!_strategy.Step(Optimizer)) return false;
         GlobalStep++;
         Options.Scheduler?.OnBatchEnd();
@@ -194,7 +194,7 @@ public sealed class Trainer
             var x = ToDevice(input);
             var y = ToDevice(target);
             Tensor output;
-            try { output = Model.forward(x); }
+            try { output = Model.call(x); }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
                 throw new TrainerCheckException($"Trainer dry run: {model}.forward failed on an input of shape {Metric.Shape(x)} ({x.dtype}): {e.Message}", e);
@@ -384,7 +384,7 @@ public sealed class Trainer
                 var (x, y) = it.Current;
                 x = ToDevice(x);
                 y = ToDevice(y);
-                var output = Model.forward(x);
+                var output = Model.call(x);
                 UpdateMetrics(Loss(output, y), output, y, x.shape[0]);
                 n++;
             }
@@ -409,7 +409,7 @@ public sealed class Trainer
             foreach (var x in inputs)
             {
                 using var inner = NewDisposeScope();
-                outputs.Add(Model.forward(ToDevice(x)).MoveToOuterDisposeScope());
+                outputs.Add(Model.call(ToDevice(x)).MoveToOuterDisposeScope());
             }
             if (outputs.Count == 0) throw new ArgumentException("Trainer.Predict: no inputs", nameof(inputs));
             return cat(outputs, 0).MoveToOuterDisposeScope();

@@ -78,9 +78,11 @@ public sealed class BackupAndRestore : Callback
         if (values.TryGetValue("scheduler", out var schedule))
             (Trainer.Options.Scheduler ?? throw new InvalidOperationException($"BackupAndRestore: {Path} holds a schedule's state but the Trainer has no Options.Scheduler"))
                 .LoadStateDict(SchedulerState.FromJson(schedule));
-        if (values.TryGetValue("strategy", out var strategy))
+        var strategy = checkpoint.Tensors.Where(kv => kv.Key.StartsWith("strategy.", StringComparison.Ordinal))
+            .ToDictionary(kv => kv.Key["strategy.".Length..], kv => kv.Value);
+        if (strategy.Count > 0)
             (Trainer.Options.StepStrategy as IStatefulStepStrategy ?? throw new InvalidOperationException($"BackupAndRestore: {Path} holds a step strategy's state but the Trainer's strategy keeps none"))
-                .LoadState(strategy);
+                .load_state_dict(strategy);
         if (values.TryGetValue("cuda.seed", out var cudaSeed))
             torch.cuda.manual_seed_all(long.Parse(cudaSeed, System.Globalization.CultureInfo.InvariantCulture));
         _lastSavedStep = checkpoint.Step;
@@ -111,7 +113,8 @@ public sealed class BackupAndRestore : Callback
         state.Values["batch"] = Trainer.BatchInEpoch.ToString(ci);
         if (Trainer.TrainData is DataLoader dl) state.Values["loader"] = JsonSerializer.Serialize(dl.State);
         if (Trainer.Options.Scheduler is { } scheduler) state.Values["scheduler"] = scheduler.StateDict().ToJson();
-        if (Trainer.Options.StepStrategy is IStatefulStepStrategy s) state.Values["strategy"] = s.SaveState();
+        if (Trainer.Options.StepStrategy is IStatefulStepStrategy s)
+            foreach (var (name, tensor) in s.state_dict()) state.Tensors["strategy." + name] = tensor;
         bool cudaModel = Trainer.Device.type == DeviceType.CUDA;
         long cudaSeed = 0;
         if (cudaModel)
