@@ -13,7 +13,7 @@ public static partial class SanityChecks
     /// dropout and other regularization off for this check, as the recipe says); the model is
     /// restored afterwards. Loss values are read back once, at the end.
     /// </summary>
-    /// <param name="optimizer">Fresh optimizer over the parameters; null: Adam, lr 1e-3.</param>
+    /// <param name="optimizer">Fresh optimizer over the parameters; null: Adam, lr 3e-3.</param>
     public static SanityCheck OverfitOneBatch(nn.Module<Tensor, Tensor> model, Func<Tensor, Tensor, Tensor> loss,
         Tensor input, Tensor target, Func<IEnumerable<Parameter>, optim.Optimizer>? optimizer = null,
         int samples = 8, int steps = 300, double fraction = 0.05, double? targetLoss = null, bool trainMode = true)
