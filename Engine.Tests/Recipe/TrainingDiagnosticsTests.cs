@@ -33,13 +33,13 @@ sealed class ForwardOnly : nn.Module<Tensor, Tensor>
 /// problems (dead ReLUs, NaN, vanishing/exploding gradients, bad update ratios) they must report.</summary>
 public class TrainingDiagnosticsTests
 {
-    static IReadOnlyDictionary<string, double>? Step(TrainingDiagnostics d, nn.Module<Tensor, Tensor> model, optim.Optimizer opt, Tensor x, Tensor y, long step, double lossScale = 1)
+    static IReadOnlyDictionary<string, double>? Step(TrainingDiagnostics d, nn.Module<Tensor, Tensor> model, optim.Optimizer opt, Tensor x, Tensor y, long step, double lossScale = 1, bool afterBackward = true)
     {
         using var scope = NewDisposeScope();
         d.BeginStep(step);
         opt.zero_grad();
         CrossEntropy(model.call(x), y).mul(lossScale).backward();
-        d.AfterBackward();
+        if (afterBackward) d.AfterBackward();
         opt.step();
         return d.AfterStep();
     }
@@ -87,8 +87,17 @@ public class TrainingDiagnosticsTests
         using var model = Mlp(31);
         using var sgd = optim.SGD(model.parameters(), 0.01);
         using var d = new TrainingDiagnostics(model, new DiagnosticsOptions { Interval = 5 });
-        var measured = Enumerable.Range(0, 11).Where(s => Step(d, model, sgd, x, y, s) is not null).ToArray();
+        // Driven by BeginStep and AfterStep only (a Trainer's OnBatchBegin/OnBatchEnd): gradient
+        // norms then come from the gradients the step left.
+        IReadOnlyDictionary<string, double>? last = null;
+        var measured = new List<int>();
+        for (int s = 0; s <= 10; s++)
+            if (Step(d, model, sgd, x, y, s, afterBackward: false) is { } m) { measured.Add(s); last = m; }
         Assert.That(measured, Is.EqualTo(new[] { 0, 5, 10 }));
+        double total = Math.Sqrt(model.parameters().Sum(p => p.grad!.to(ScalarType.Float64).square().sum().item<double>()));
+        Assert.That(last!["grad_norm/total"], Is.EqualTo(total).Within(1e-5 * total));
+        Assert.That(last.ContainsKey("update_ratio/fc1.weight"), Is.True);
+        Assert.That(Step(d, model, sgd, x, y, 11), Is.Null);
     }
 
     [Test]
@@ -166,9 +175,19 @@ public class TrainingDiagnosticsTests
         Assert.That(m.ContainsKey("grad_norm/fc.weight"), Is.True, "gradient statistics need no hook");
     }
 
-    /// <summary>Overhead of measuring every 10 steps on an MLP step; timings on this shared VM are noisy.</summary>
-    [Test]
+    /// <summary>Overhead of measuring every 10 steps on an MLP step, one intra-op thread. Explicit:
+    /// wall-clock timings on a shared VM swing 5× between runs (observed 20 to 112 ms for the same
+    /// step), so it runs on request, on a quiet machine.</summary>
+    [Test, Explicit("wall-clock timing: run alone on a quiet machine")]
     public void Measuring_every_10_steps_costs_little_on_an_mlp_step()
+    {
+        int threads = get_num_threads();
+        Engine.Ops.SetNumThreads(1);
+        try { MeasureOverhead(); }
+        finally { Engine.Ops.SetNumThreads(threads); }
+    }
+
+    static void MeasureOverhead()
     {
         using var scope = NewDisposeScope();
         manual_seed(36);
@@ -176,29 +195,44 @@ public class TrainingDiagnosticsTests
         var y = randint(0, 10, [128]);
         using var model = nn.Sequential(("fc1", nn.Linear(256, 256)), ("relu1", nn.ReLU()), ("fc2", nn.Linear(256, 128)), ("relu2", nn.ReLU()), ("fc3", nn.Linear(128, 10)));
         using var sgd = optim.SGD(model.parameters(), 0.01);
-        using var d = new TrainingDiagnostics(model);
-        const int steps = 50;
-        double Time(bool on)
+        // Per-step times, medians: robust to the spikes other processes cause. Steps without the
+        // diagnostics object, steps with it that do not measure (a flag test per hook), and the
+        // measured steps themselves (one in 10).
+        var off = new List<double>(); var plain = new List<double>(); var measured = new List<double>();
+        void Run(TrainingDiagnostics? d, int steps)
         {
-            var sw = Stopwatch.StartNew();
             for (int s = 0; s < steps; s++)
             {
-                using var stepScope = NewDisposeScope();
-                if (on) d.BeginStep(s);
-                sgd.zero_grad();
-                CrossEntropy(model.call(x), y).backward();
-                if (on) d.AfterBackward();
-                sgd.step();
-                if (on) d.AfterStep();
+                var sw = Stopwatch.StartNew();
+                using (NewDisposeScope())
+                {
+                    d?.BeginStep(s);
+                    sgd.zero_grad();
+                    CrossEntropy(model.call(x), y).backward();
+                    d?.AfterBackward();
+                    sgd.step();
+                    d?.AfterStep();
+                }
+                double ms = sw.Elapsed.TotalMilliseconds;
+                (d is null ? off : s % 10 == 0 ? measured : plain).Add(ms);
             }
-            return sw.Elapsed.TotalMilliseconds / steps;
         }
-        // The hooks stay registered when "off": off measures the flag test in each hook too.
-        // Interleaved rounds, best of each: other processes on the VM only ever add time.
-        Time(false); Time(true);
-        var off = new List<double>(); var on = new List<double>();
-        for (int r = 0; r < 5; r++) { off.Add(Time(false)); on.Add(Time(true)); }
-        TestContext.Out.WriteLine($"MLP 256-256-128-10, batch 128, ms/step: off {string.Join(", ", off.Select(v => v.ToString("F3")))}; every 10 steps {string.Join(", ", on.Select(v => v.ToString("F3")))}");
-        Assert.That(on.Min(), Is.LessThan(off.Min() * 1.5), "measuring 1 step in 10 should add well under 50%");
+        Run(null, 20);
+        off.Clear();
+        for (int r = 0; r < 5; r++)
+        {
+            Run(null, 40);
+            using var d = new TrainingDiagnostics(model);
+            Run(d, 40);
+        }
+        static double Median(List<double> v) { var s = v.OrderBy(t => t).ToList(); return s[s.Count / 2]; }
+        double mOff = Median(off), mPlain = Median(plain), mMeasured = Median(measured);
+        double overhead = (mPlain * 9 + mMeasured) / 10 / mOff - 1;
+        TestContext.Out.WriteLine($"MLP 256-256-128-10, batch 128, SGD, 1 thread, median ms/step: no diagnostics {mOff:F3}, hooks not measuring {mPlain:F3}, measuring {mMeasured:F3}; every 10 steps: {overhead:P1} overhead");
+        // Observed: 1.18 ms plain, 3.36 ms measured (about 2 ms of statistics over the 5 layers'
+        // 100k activations and 100k parameters, at 1 thread), 19% at interval 10 on this
+        // 1.2 ms step; statistics grow with activations + parameters, a step with FLOPs, so
+        // bigger models pay less. The bound leaves room for this VM's noise.
+        Assert.That(overhead, Is.LessThan(0.35), "measuring 1 step in 10 on a 1 ms MLP step");
     }
 }

@@ -30,9 +30,9 @@ public sealed class DiagnosticsOptions
 /// vanishing/exploding gradient warnings, and non-finite detection: the first module whose
 /// output is NaN/Inf while its input was finite (the producer), and the first parameter with a
 /// non-finite gradient.
-/// <para>Drive it from a training loop (a Trainer callback): <see cref="BeginStep"/> before the
-/// forward pass, <see cref="AfterBackward"/> after backward, <see cref="AfterStep"/> after
-/// optimizer.step(). Only every <see cref="DiagnosticsOptions.Interval"/>-th step measures:
+/// <para>Drive it from a training loop (a Trainer callback's OnBatchBegin / OnBatchEnd):
+/// <see cref="BeginStep"/> before the forward pass, optionally <see cref="AfterBackward"/> after
+/// backward (gradients before clipping), <see cref="AfterStep"/> after optimizer.step(). Only every <see cref="DiagnosticsOptions.Interval"/>-th step measures:
 /// everything is computed on the device and read back in one transfer in AfterStep, which
 /// returns the named scalars ("grad_norm/fc1.weight", "update_ratio/...", "act_std/...",
 /// "dead_relu/...") and logs warnings to the ILogger.</para>
@@ -56,6 +56,7 @@ public sealed class TrainingDiagnostics : IDisposable
     readonly List<Tensor> _gradStats = new();
     readonly List<Tensor?> _before = new();
     bool _armed, _afterBackward, _warnedNoHooks;
+    Tensor? _lastOutput, _lastOutFinite;
     long _step;
 
     /// <summary>Puts forward hooks on <paramref name="model"/>'s modules. Dispose to remove them.</summary>
@@ -103,14 +104,26 @@ public sealed class TrainingDiagnostics : IDisposable
         ClearStep();
         _step = step;
         _armed = step % _options.Interval == 0;
+        if (!_armed) return;
+        // θ before the update, for ‖Δθ‖/‖θ‖ (backward does not touch the weights).
+        using var noGrad = no_grad();
+        foreach (var (_, p) in _parameters) _before.Add(p.detach().clone().DetachFromDisposeScope());
     }
 
-    /// <summary>After backward, before optimizer.step(): on a measured step, queues each
-    /// parameter's gradient norm, weight norm and gradient finiteness on the device and keeps a
-    /// copy of the weights for the update ratio.</summary>
+    /// <summary>Optional, after backward and before gradient clipping and optimizer.step(): on a
+    /// measured step, queues each parameter's gradient norm, weight norm and gradient finiteness
+    /// on the device. Without this call <see cref="AfterStep"/> takes them from the gradients as
+    /// the step left them (after any clipping), so a loop with only before-batch and after-batch
+    /// hooks (BeginStep, AfterStep) gets every statistic.</summary>
     public void AfterBackward()
     {
         if (!_armed) return;
+        GradientStatistics();
+        _afterBackward = true;
+    }
+
+    void GradientStatistics()
+    {
         using var noGrad = no_grad();
         foreach (var (_, p) in _parameters)
         {
@@ -119,18 +132,20 @@ public sealed class TrainingDiagnostics : IDisposable
             var w = p.detach().to(ScalarType.Float32);
             Tensor stats = g is null
                 ? stack([tensor(float.NaN, device: p.device), w.norm(), tensor(1f, device: p.device)])
-                : stack([g.to(ScalarType.Float32).norm(), w.norm(), g.isfinite().all().to(ScalarType.Float32)]);
+                : GradStats(g.to(ScalarType.Float32).norm(), w.norm());
             _gradStats.Add(stats.DetachFromDisposeScope());
-            _before.Add(p.detach().clone().DetachFromDisposeScope());
         }
-        _afterBackward = true;
     }
+
+    // ‖g‖ is finite exactly when every element of g is (barring float32 overflow of Σg²).
+    static Tensor GradStats(Tensor gradNorm, Tensor weightNorm) => stack([gradNorm, weightNorm, gradNorm.isfinite().to(ScalarType.Float32)]);
 
     /// <summary>After optimizer.step(): on a measured step, reads everything back in one
     /// transfer, logs warnings and returns the named scalars; null on other steps.</summary>
     public IReadOnlyDictionary<string, double>? AfterStep()
     {
         if (!_armed) return null;
+        if (!_afterBackward) GradientStatistics();
         try { return Collect(); }
         finally { ClearStep(); _armed = false; }
     }
@@ -148,6 +163,7 @@ public sealed class TrainingDiagnostics : IDisposable
         bool armed = _armed;
         var saved = _records.ToList();
         _records.Clear();
+        _lastOutput = null;
         _armed = true;
         try
         {
@@ -183,23 +199,36 @@ public sealed class TrainingDiagnostics : IDisposable
         if (!_armed || input is null || output is null) return;
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
+        // A sum (or mean) is finite exactly when every element is, unless finite values overflow
+        // float32 when added (|sum| > 3.4e38), which counts as non-finite here: one reduction
+        // instead of isfinite + all. Every op costs 5-20 µs on small tensors, so few of them.
         var o = output.detach();
         var dev = o.device;
         var nan = tensor(float.NaN, device: dev);
-        Tensor mean = nan, std = nan, dead = nan;
+        Tensor mean = nan, std = nan, dead = nan, outSum;
         if (_isLeaf[module] && o.is_floating_point() && o.numel() > 0)
         {
             var f = o.to(ScalarType.Float32);
-            mean = f.mean();
-            std = o.numel() > 1 ? f.std(unbiased: false) : tensor(0f, device: dev);
+            (std, mean) = o.numel() > 1 ? f.std_mean(unbiased: false) : (tensor(0f, device: dev), f.mean());
+            outSum = mean;
             if (_isRelu[module])
             {
-                var alive = o.dim() >= 2 ? f.gt(0).transpose(0, 1).reshape(o.shape[1], -1).to(ScalarType.Float32).amax([1L]) : f.gt(0).to(ScalarType.Float32);
-                dead = alive.mean().neg().add(1);
+                // A unit (dim 1) is dead when it outputs 0 for every sample (and position).
+                var unitMax = o.dim() >= 2 ? f.amax(Enumerable.Range(0, (int)o.dim()).Where(d => d != 1).Select(d => (long)d).ToArray()) : f;
+                dead = unitMax.le(0).to(ScalarType.Float32).mean();
             }
         }
-        var values = stack([mean, std, input.isfinite().all().to(ScalarType.Float32).to(dev), o.isfinite().all().to(ScalarType.Float32), dead]);
+        else outSum = o.to(ScalarType.Float32).sum();
+        var outFinite = outSum.isfinite().to(ScalarType.Float32);
+        // In a chain (Sequential) a module's input is the previous module's output object: reuse
+        // its flag instead of another pass over the tensor.
+        var inFinite = ReferenceEquals(input, _lastOutput) && _lastOutFinite is { IsInvalid: false } known ? known.to(dev)
+            : input.is_floating_point() ? input.detach().to(ScalarType.Float32).sum().to(dev).isfinite().to(ScalarType.Float32) : tensor(1f, device: dev);
+        var values = stack([mean, std, inFinite, outFinite, dead]);
         _records.Add((module, values.DetachFromDisposeScope()));
+        _lastOutput = output;
+        _lastOutFinite?.Dispose();
+        _lastOutFinite = values[3].DetachFromDisposeScope();
     }
 
     /// <summary>The module records read back: [records, 5] (mean, std, input finite, output finite, dead).</summary>
@@ -228,15 +257,16 @@ public sealed class TrainingDiagnostics : IDisposable
         var parts = new List<Tensor>();
         Device? dev = _records.Count > 0 ? _records[0].Values.device : _gradStats.Count > 0 ? _gradStats[0].device : null;
         foreach (var (_, t) in _records) parts.Add(t.to(dev!));
-        if (_afterBackward)
-            using (no_grad())
-                for (int i = 0; i < _parameters.Count; i++)
-                {
-                    var p = _parameters[i].P;
-                    var before = _before[i]!;
-                    var ratio = p.detach().sub(before).to(ScalarType.Float32).norm().div(before.to(ScalarType.Float32).norm().add(1e-12f));
-                    parts.Add(cat([_gradStats[i], ratio.unsqueeze(0)]).to(dev!));
-                }
+        bool updates = _before.Count == _parameters.Count;
+        using (no_grad())
+            for (int i = 0; i < _parameters.Count; i++)
+            {
+                var p = _parameters[i].P;
+                var ratio = updates
+                    ? p.detach().sub(_before[i]!).to(ScalarType.Float32).norm().div(_before[i]!.to(ScalarType.Float32).norm().add(1e-12f))
+                    : tensor(float.NaN, device: p.device);
+                parts.Add(cat([_gradStats[i], ratio.unsqueeze(0)]).to(dev!));
+            }
         float[] all = parts.Count == 0 ? [] : cat(parts.Select(t => t.flatten()).ToArray()).cpu().data<float>().ToArray();
 
         // Modules: statistics from each module's first call of the step.
@@ -267,7 +297,6 @@ public sealed class TrainingDiagnostics : IDisposable
 
         // Parameters.
         FirstNonFiniteGradient = null;
-        if (_afterBackward)
         {
             int offset = 5 * _records.Count;
             double total = 0; string? largest = null; double largestNorm = -1;
@@ -278,13 +307,13 @@ public sealed class TrainingDiagnostics : IDisposable
                 metrics[$"weight_norm/{name}"] = weight;
                 if (float.IsNaN(grad) && finite == 1) continue; // no gradient (frozen or unused)
                 metrics[$"grad_norm/{name}"] = grad;
-                metrics[$"update_ratio/{name}"] = ratio;
+                if (updates) metrics[$"update_ratio/{name}"] = ratio;
                 if (finite == 0) { FirstNonFiniteGradient ??= name; continue; }
                 total += (double)grad * grad;
                 if (grad > largestNorm) { largestNorm = grad; largest = name; }
                 if (grad < _options.VanishingGradNorm)
                     warnings.Add(F($"vanishing gradient: ‖g‖ of {name} is {grad:G3} (< {_options.VanishingGradNorm:G3})"));
-                if (p.dim() >= 2 && (ratio < _options.UpdateRatioLow || ratio > _options.UpdateRatioHigh))
+                if (updates && p.dim() >= 2 && (ratio < _options.UpdateRatioLow || ratio > _options.UpdateRatioHigh))
                     warnings.Add(F($"update/weight ratio of {name} is {ratio:G3}, outside [{_options.UpdateRatioLow:G3}, {_options.UpdateRatioHigh:G3}] (about 1e-3 is healthy): the learning rate is {(ratio < _options.UpdateRatioLow ? "too low" : "too high")}"));
             }
             total = Math.Sqrt(total);
@@ -304,6 +333,9 @@ public sealed class TrainingDiagnostics : IDisposable
 
     void ClearStep()
     {
+        _lastOutFinite?.Dispose();
+        _lastOutFinite = null;
+        _lastOutput = null;
         foreach (var (_, t) in _records) t.Dispose();
         _records.Clear();
         foreach (var t in _gradStats) t.Dispose();
