@@ -204,4 +204,20 @@ public class SanityChecksTests
         Assert.That(report.Passed, Is.True, report.ToString());
         Assert.That(Weights(model), Is.EqualTo(before));
     }
+
+    [Test]
+    public void Run_works_over_engines_shuffling_data_loader_which_disposes_its_batches()
+    {
+        using var scope = NewDisposeScope();
+        var (x, y) = Classification(14, n: 96);
+        using var model = Mlp(14);
+        var loader = new Engine.Data.DataLoader(x, y, 16, shuffle: true, generator: new Generator(14));
+        var report = SanityChecks.Run(model, CrossEntropy, loader, new SanityOptions { Classes = 3, Optimizer = p => optim.Adam(p, 1e-2), BaselineSteps = 60 });
+        Assert.That(report.Passed, Is.True, report.ToString());
+        Assert.That(report.FirstBatch!.InputShape, Is.EqualTo(new long[] { 16, 4 }));
+
+        using var sgd = optim.SGD(model.parameters(), 0.1);
+        var lr = LearningRateFinder.Run(model, sgd, CrossEntropy, loader, new LrFinderOptions { Steps = 20 });
+        Assert.That(lr.LearningRates.Count, Is.GreaterThan(6), "cycles over the 6-batch epoch");
+    }
 }

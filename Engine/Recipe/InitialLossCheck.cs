@@ -39,7 +39,7 @@ public static partial class SanityChecks
                 var output = model.call(input);
                 if (output.dim() >= 2) width = output.shape[1];
                 sum += loss(output, target).to(ScalarType.Float64).item<double>();
-                targets.Add(target);
+                targets.Add(target.clone()); // the loader may dispose this batch when it draws the next
                 if (++n == maxBatches) break;
             }
             if (n == 0) throw new ArgumentException("SanityChecks.InitialLoss: the batch source yielded no batch", nameof(batches));

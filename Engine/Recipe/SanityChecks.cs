@@ -91,7 +91,9 @@ public static partial class SanityChecks
 
     internal static (Tensor Input, Tensor Target) FirstBatch(IEnumerable<(Tensor Input, Tensor Target)> batches, string call)
     {
-        foreach (var b in batches) return b;
+        // A loader may dispose its batch when the enumeration ends (Engine's DataLoader does):
+        // keep copies, made in the caller's scope.
+        foreach (var (x, y) in batches) return (x.detach().clone(), y.detach().clone());
         throw new ArgumentException($"{call}: the batch source yielded no batch", nameof(batches));
     }
 
