@@ -81,7 +81,8 @@ public class LearningRateFinderTests
             CrossEntropy(model.call(x), y).backward();
             adam.step();
         }
-        model.eval();
+        model.train();
+        ((nn.Module)model[1]).eval(); // a frozen BatchNorm inside a model in train mode
         var weights = Weights(model);
         var state = StateSnapshot.OptimizerBytes(adam);
         var lr = adam.ParamGroups.First().LearningRate;
@@ -91,7 +92,9 @@ public class LearningRateFinderTests
         Assert.That(Weights(model), Is.EqualTo(weights));
         Assert.That(StateSnapshot.OptimizerBytes(adam), Is.EqualTo(state));
         Assert.That(adam.ParamGroups.First().LearningRate, Is.EqualTo(lr));
-        Assert.That(model.training, Is.False);
+        Assert.That(model.training, Is.True);
+        Assert.That(((nn.Module)model[1]).training, Is.False);
+        Assert.That(((nn.Module)model[0]).training, Is.True);
     }
 
     [Test]

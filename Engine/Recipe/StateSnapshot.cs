@@ -3,7 +3,7 @@ using TorchSharp.Modules;
 namespace Engine.Recipe;
 
 /// <summary>
-/// An in-memory copy of a model's state (every parameter and buffer, its train/eval mode) and,
+/// An in-memory copy of a model's state (every parameter and buffer, each module's train/eval mode) and,
 /// optionally, an optimizer's state (TorchSharp's <c>save_state_dict</c> bytes, which hold the
 /// per-parameter state and every group's hyperparameters, learning rate included), so a check
 /// or a learning-rate range test can train and then put everything back bit for bit.
@@ -13,7 +13,7 @@ public sealed class StateSnapshot : IDisposable
 {
     readonly nn.Module _model;
     readonly List<(Tensor Target, Tensor Copy)> _tensors = new();
-    readonly bool _training;
+    readonly List<(nn.Module Module, bool Training)> _modes = new();
     readonly optim.Optimizer? _optimizer;
     readonly byte[]? _optimizerState;
     readonly double[]? _learningRates;
@@ -21,7 +21,10 @@ public sealed class StateSnapshot : IDisposable
     StateSnapshot(nn.Module model, optim.Optimizer? optimizer)
     {
         _model = model;
-        _training = model.training;
+        // Each module's own mode (a frozen BatchNorm may sit in eval inside a model in train),
+        // parents before children since train(bool) recurses.
+        _modes.Add((model, model.training));
+        foreach (var (_, m) in model.named_modules()) if (!ReferenceEquals(m, model)) _modes.Add((m, m.training));
         using (no_grad())
             foreach (var (_, t) in model.state_dict())
                 _tensors.Add((t, t.detach().clone().DetachFromDisposeScope()));
@@ -62,7 +65,7 @@ public sealed class StateSnapshot : IDisposable
     {
         using (no_grad())
             foreach (var (target, copy) in _tensors) target.copy_(copy);
-        _model.train(_training);
+        foreach (var (module, training) in _modes) module.train(training);
         _model.zero_grad();
         if (_optimizer is not null)
         {
