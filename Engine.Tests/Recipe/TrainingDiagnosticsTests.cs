@@ -80,6 +80,20 @@ public class TrainingDiagnosticsTests
     }
 
     [Test]
+    public void Measured_steps_leave_no_live_tensors_behind()
+    {
+        var (x, y) = Classification(37);
+        using var model = Mlp(37);
+        using var sgd = optim.SGD(model.parameters(), 0.01);
+        using var d = new TrainingDiagnostics(model, new DiagnosticsOptions { Interval = 2 });
+        for (int s = 0; s < 4; s++) Step(d, model, sgd, x, y, s);
+        long before = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        for (int s = 4; s < 24; s++) Step(d, model, sgd, x, y, s);
+        d.LocateNonFiniteForward(x);
+        Assert.That(DisposeScopeManager.Statistics.ThreadTotalLiveCount, Is.EqualTo(before));
+    }
+
+    [Test]
     public void Only_every_interval_th_step_measures()
     {
         using var scope = NewDisposeScope();

@@ -177,6 +177,9 @@ public sealed class TrainingDiagnostics : IDisposable
             foreach (var (_, t) in _records) t.Dispose();
             _records.Clear();
             _records.AddRange(saved);
+            _lastOutFinite?.Dispose();
+            _lastOutFinite = null;
+            _lastOutput = null;
             _armed = armed;
         }
     }
