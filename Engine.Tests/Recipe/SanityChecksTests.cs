@@ -220,4 +220,27 @@ public class SanityChecksTests
         var lr = LearningRateFinder.Run(model, sgd, CrossEntropy, loader, new LrFinderOptions { Steps = 20 });
         Assert.That(lr.LearningRates.Count, Is.GreaterThan(6), "cycles over the 6-batch epoch");
     }
+
+    [Test]
+    public void Run_and_the_range_test_leave_no_live_tensors_behind()
+    {
+        var (x, y) = Classification(15);
+        var batches = Batches(x, y);
+        using var model = Mlp(15);
+        using var sgd = optim.SGD(model.parameters(), 0.1);
+        var options = new SanityOptions { Classes = 3, OverfitSteps = 30, BaselineSteps = 10 };
+        SanityChecks.Run(model, CrossEntropy, batches, options);
+        LearningRateFinder.Run(model, sgd, CrossEntropy, batches, new LrFinderOptions { Steps = 10 });
+        long before = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        SanityChecks.Run(model, CrossEntropy, batches, options);
+        long afterRun = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        LearningRateFinder.Run(model, sgd, CrossEntropy, batches, new LrFinderOptions { Steps = 10 });
+        long afterLr = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        using (var snap = StateSnapshot.Capture(model, sgd)) snap.Restore();
+        long afterSnap = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        TestContext.Out.WriteLine($"before {before} run {afterRun} lr {afterLr} snapshot {afterSnap}");
+        Assert.That(afterRun, Is.EqualTo(before));
+        Assert.That(afterLr, Is.EqualTo(before));
+        Assert.That(afterSnap, Is.EqualTo(before));
+    }
 }

@@ -25,6 +25,8 @@ public sealed class StateSnapshot : IDisposable
         // parents before children since train(bool) recurses.
         _modes.Add((model, model.training));
         foreach (var (_, m) in model.named_modules()) if (!ReferenceEquals(m, model)) _modes.Add((m, m.training));
+        // Wrappers made on the way (detach) die here; the copies are detached from the scope.
+        using var scope = NewDisposeScope();
         using (no_grad())
             foreach (var (_, t) in model.state_dict())
                 _tensors.Add((t, t.detach().clone().DetachFromDisposeScope()));
@@ -63,6 +65,8 @@ public sealed class StateSnapshot : IDisposable
     /// zeroes the model's gradients. Can be called more than once.</summary>
     public void Restore()
     {
+        // zero_grad reads each p.grad, a new wrapper per parameter: let them die here.
+        using var scope = NewDisposeScope();
         using (no_grad())
             foreach (var (target, copy) in _tensors) target.copy_(copy);
         foreach (var (module, training) in _modes) module.train(training);
