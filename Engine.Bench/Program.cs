@@ -4,7 +4,7 @@
 // interleaved rounds at 1 and 2 threads and writes Engine.Bench/RESULTS.md.
 //
 //   dotnet Engine.Bench.dll [results.json] [--threads N] [--repeats R] [--epochs E]
-//       [--only bandwidth,optim,epoch] [--cases name,name] [--data data/mnist] [--scale S]
+//       [--only bandwidth,optim,epoch,cnn] [--cases name,name] [--data data/mnist] [--scale S]
 //   dotnet Engine.Bench.dll norm [threads=1,2] [rounds=7] [quick]
 //   dotnet Engine.Bench.dll precision [threads=1,2] [rounds=7] [epoch=1|0]
 using System.Globalization;
@@ -36,7 +36,7 @@ for (int i = 0; i < args.Length; i++)
         case "--only": parts = [.. args[++i].Split(',')]; break;
         case "--cases": cases = [.. args[++i].Split(',')]; break;
         case "-h" or "--help":
-            Console.WriteLine("usage: Engine.Bench [results.json] [--threads N] [--repeats R] [--epochs E] [--only bandwidth,optim,epoch] [--cases a,b] [--data DIR] [--scale S]");
+            Console.WriteLine("usage: Engine.Bench [results.json] [--threads N] [--repeats R] [--epochs E] [--only bandwidth,optim,epoch,cnn] [--cases a,b] [--data DIR] [--scale S]");
             return 0;
         default: jsonPath = args[i]; break;
     }
@@ -49,6 +49,8 @@ Console.WriteLine($"engine bench: TorchSharp on libtorch {Engine.Runtime.LibTorc
 if (parts.Contains("bandwidth")) Bandwidth.Run(h);
 if (parts.Contains("optim")) OptimizerSteps.Run(h, name => cases is null || cases.Contains(name));
 if (parts.Contains("epoch")) MnistEpoch.RunAll(h, data, epochs, name => cases is null || cases.Contains(name));
+// Not in the default set (a CNN epoch takes a minute): --only cnn [--cases cnn_engine,...].
+if (parts.Contains("cnn")) MnistCnnEpoch.RunAll(h, data, epochs, name => cases is null || cases.Contains(name));
 
 if (jsonPath is not null)
 {

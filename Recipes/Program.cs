@@ -5,6 +5,7 @@ var recipes = new Dictionary<string, Func<string[], int>>
 {
     ["spirals"] = Spirals.Run,
     ["mnist-mlp"] = MnistMlp.Run,
+    ["mnist-cnn"] = MnistCnn.Run,
     ["schedule-chart"] = ScheduleChart.Run,
     ["regularization"] = RegularizationEvidence.Run,
 };
