@@ -5,7 +5,11 @@ using Engine.Losses;
 using Engine.Normalization;
 using Engine.Optim;
 using Engine.Regularization;
+using Engine.Plots;
 using Engine.Schedules;
+using Engine.Training;
+using Engine.Training.Callbacks;
+using Engine.Training.Metrics;
 
 namespace Engine.Recipes;
 
@@ -25,10 +29,14 @@ namespace Engine.Recipes;
 /// </code>
 /// About 99k parameters. Each conv has no bias (the batch norm's β replaces it). The layer list is a VGG-style string
 /// (<c>--layers 16,M,32,M,64,M</c>: numbers are conv widths, M a 2×2 max-pool) so other
-/// widths can be tried without code. The training step lives in <see cref="Step"/> alone.
-/// Data: scripts/get-mnist.sh. Usage:
+/// widths can be tried without code. Engine's <see cref="Trainer"/> runs the loop, validating on
+/// the 10,000 test images each epoch, and writes into artifacts/mnist-cnn/: the model
+/// (model.safetensors, rewritten each epoch: the last epoch's weights, loadable by Python's safetensors),
+/// log.csv (Keras' CSVLogger format), tensorboard/ (event files), loss.png and accuracy.png, and
+/// while running a resume checkpoint (an interrupted run started again continues from its last
+/// epoch). Data: scripts/get-mnist.sh. Usage:
 /// <c>mnist-cnn [--epochs E] [--batch B] [--lr η] [--weight-decay λ] [--warmup S] [--seed S]
-/// [--layers L] [--hidden H] [--dropout p] [--no-augment] [--threads N] [--data folder] [--limit steps]</c>.
+/// [--layers L] [--hidden H] [--dropout p] [--no-augment] [--threads N] [--data folder] [--out folder]</c>.
 /// </summary>
 public static partial class MnistCnn
 {
@@ -47,15 +55,13 @@ public static partial class MnistCnn
         public double Dropout { get; init; } = 0.25;
         public bool Augment { get; init; } = true;
         public AugmentationOptions Augmentation { get; init; } = new() { RotationDegrees = 10, Zoom = 0.1, Translation = 0.1 };
-        /// <summary>Stop each epoch after this many steps (timing runs); null: whole epochs.</summary>
-        public long? StepLimit { get; init; }
     }
 
     public static int Run(string[] args)
     {
         var total = Stopwatch.StartNew();
         PassiveOpenMpWaits();
-        var s = Parse(args, out var folder, out var threads);
+        var s = Parse(args, out var folder, out var threads, out var output);
         if (threads is int t) Ops.SetNumThreads(t, "mnist-cnn --threads");
         var device = Runtime.DefaultDevice;
         Console.WriteLine($"mnist-cnn: libtorch {Runtime.LibTorchVersion} on {device}, {get_num_threads()} threads; " +
@@ -67,73 +73,57 @@ public static partial class MnistCnn
         manual_seed((long)s.Seed);
         using var model = Cnn(s.Layers, s.Hidden, s.Dropout);
         model.to(device);
+        // Augmentation runs in the loader on the batch's device, per sample, only while training.
         using var augment = new ImageAugmentation(s.Augmentation, s.Seed);
-        var loader = new DataLoader(train.Images, train.Labels, s.BatchSize, generator: new Generator(s.Seed));
-        long stepsPerEpoch = s.StepLimit is long limit ? Math.Min(limit, loader.Batches) : loader.Batches;
-        long totalSteps = stepsPerEpoch * s.Epochs;
-        long warmup = s.WarmupSteps > 0 ? s.WarmupSteps : Math.Max(1, stepsPerEpoch / 2);
+        var loader = new DataLoader(train.Images, train.Labels, s.BatchSize, generator: new Generator(s.Seed),
+            options: new DataLoaderOptions { Augmentation = s.Augment ? BatchTransform.Input(augment) : null });
+        var testLoader = new DataLoader(test.Images, test.Labels, 1000, shuffle: false);
+        long totalSteps = loader.Batches * s.Epochs;
+        long warmup = s.WarmupSteps > 0 ? s.WarmupSteps : Math.Max(1, loader.Batches / 2);
         // Weight decay on the conv and linear weights, none on biases and batch-norm γ, β.
         using var optimizer = new AdamW(ParamGroupSpec.WeightDecaySplit(model, s.WeightDecay), lr: s.LearningRate);
-        // Stepped per batch: warmup then cosine to 0 at the last step.
+        // Stepped per batch by the Trainer: warmup then cosine to 0 at the last step.
         var scheduler = Schedule.WarmupCosine(warmup, totalSteps).Attach(optimizer, StepEvery.Batch);
 
-        double accuracy = 0;
-        for (int epoch = 1; epoch <= s.Epochs; epoch++)
+        Directory.CreateDirectory(output);
+        var trainer = new Trainer(model, optimizer, (p, y) => Loss.CrossEntropy(p, y), metrics: [new Accuracy()],
+            options: new TrainerOptions { Scheduler = scheduler, Seed = (long)s.Seed });
+        var callbacks = new List<Callback>
         {
-            model.train();
-            augment.train(s.Augment);
-            var clock = Stopwatch.StartNew();
-            var cpu0 = Environment.CpuUsage.TotalTime;
-            using var lossSum = zeros(1, device: device); // summed on the device: no per-step sync
-            long steps = 0;
-            foreach (var (x, y) in loader)
-            {
-                if (steps == stepsPerEpoch) break;
-                using var scope = NewDisposeScope();
-                var loss = Step(model, augment, optimizer, scheduler, x, y);
-                lossSum.add_(loss.detach());
-                steps++;
-            }
-            double trainLoss = lossSum.item<float>() / steps;
-            double seconds = clock.Elapsed.TotalSeconds;
-            double cpuSeconds = (Environment.CpuUsage.TotalTime - cpu0).TotalSeconds; // all threads: the load-independent cost
-            accuracy = Evaluate(model, test);
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"epoch {epoch}/{s.Epochs}: train loss {trainLoss:F4}, test accuracy {accuracy * 100:F2}%, {seconds:F1} s ({cpuSeconds:F1} s CPU, {steps} steps, lr now {optimizer.ParamGroups.First().LearningRate:G3})"));
-        }
+            // Resumes an interrupted run from its last epoch; deleted when the run completes.
+            new BackupAndRestore(Path.Combine(output, "resume.ckpt"), deleteOnEnd: true),
+            new ModelCheckpoint(Path.Combine(output, "model.safetensors"), monitor: "val_accuracy", saveBestOnly: false), // every epoch: the test set selects nothing
+            new CsvLogger(Path.Combine(output, "log.csv")),
+            new TensorBoard(Path.Combine(output, "tensorboard")),
+            new EpochLine(),
+            new ProgressBar(),
+        };
+        // The 10,000 test images are the per-epoch validation: nothing is tuned or selected on them.
+        var history = trainer.Fit(loader, testLoader, s.Epochs, callbacks);
+
+        double accuracy = history["val_accuracy"][^1];
+        var epochs = Enumerable.Range(1, history.Epochs.Count).Select(e => (double)e).ToList();
+        new LineChart("MNIST CNN: loss", "epoch", "cross-entropy", logY: true)
+            .Add("train (augmented)", epochs, history["loss"]).Add("test", epochs, history["val_loss"])
+            .Save(Path.Combine(output, "loss.png"));
+        new LineChart("MNIST CNN: accuracy", "epoch", "accuracy (%)")
+            .Add("train (augmented)", epochs, history["accuracy"].Select(a => a * 100).ToList())
+            .Add("test", epochs, history["val_accuracy"].Select(a => a * 100).ToList())
+            .Save(Path.Combine(output, "accuracy.png"));
+        Console.WriteLine($"wrote {output}: model.safetensors, log.csv, tensorboard/, loss.png, accuracy.png");
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"test accuracy: {accuracy * 100:F2}%"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"total time: {total.Elapsed.TotalSeconds:F1} s (this process, after the build)"));
-        return accuracy >= 0.99 || s.StepLimit is not null ? 0 : 1;
+        return accuracy >= 0.99 ? 0 : 1;
     }
 
-    /// <summary>
-    /// One training step on a batch: augment (identity in eval mode), forward, cross-entropy,
-    /// backward, AdamW step, schedule step. Returns the loss as a tensor (reading it would sync the
-    /// device). The caller owns the dispose scope. This is what a Trainer's step replaces.
-    /// </summary>
-    public static Tensor Step(nn.Module<Tensor, Tensor> model, ImageAugmentation augment, torch.optim.Optimizer optimizer,
-        Scheduler scheduler, Tensor x, Tensor y)
+    /// <summary>One line per epoch with the numbers that matter here, whether or not the output is a terminal.</summary>
+    sealed class EpochLine : Callback
     {
-        optimizer.zero_grad();
-        var loss = Loss.CrossEntropy(model.forward(augment.forward(x)), y);
-        loss.backward();
-        optimizer.step();
-        scheduler.Step();
-        return loss;
-    }
-
-    /// <summary>Test accuracy, in eval mode (running batch-norm statistics, no dropout), batches of 1000.</summary>
-    public static double Evaluate(nn.Module<Tensor, Tensor> model, Mnist test)
-    {
-        model.eval();
-        using var noGrad = no_grad();
-        using var correct = zeros(1, ScalarType.Int64, test.Images.device);
-        foreach (var (x, y) in new DataLoader(test.Images, test.Labels, 1000, shuffle: false))
-        {
-            using var scope = NewDisposeScope();
-            correct.add_(model.forward(x).argmax(1).eq(y).sum());
-        }
-        return (double)correct.item<long>() / test.Count;
+        Stopwatch _clock = new();
+        public override void OnEpochBegin(int epoch) => _clock = Stopwatch.StartNew();
+        public override void OnEpochEnd(int epoch, IReadOnlyDictionary<string, double> logs) =>
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"epoch {epoch + 1}/{Trainer.Epochs}: train loss {logs["loss"]:F4}, test loss {logs["val_loss"]:F4}, test accuracy {logs["val_accuracy"] * 100:F2}%, {_clock.Elapsed.TotalSeconds:F1} s, lr {logs["lr"]:G3}"));
     }
 
     /// <summary>
@@ -193,10 +183,11 @@ public static partial class MnistCnn
         if (OperatingSystem.IsLinux() || OperatingSystem.IsMacOS()) SetEnv("OMP_WAIT_POLICY", "PASSIVE", 0);
     }
 
-    static Settings Parse(string[] args, out string folder, out int? threads)
+    static Settings Parse(string[] args, out string folder, out int? threads, out string output)
     {
         var s = new Settings();
         folder = Path.Combine(MnistMlp.FindRoot(), "data", "mnist");
+        output = Path.Combine(MnistMlp.FindRoot(), "artifacts", "mnist-cnn");
         threads = null;
         var inv = CultureInfo.InvariantCulture;
         for (int i = 0; i < args.Length; i++)
@@ -214,9 +205,9 @@ public static partial class MnistCnn
                 "--hidden" => s with { Hidden = int.Parse(Value(), inv) },
                 "--dropout" => s with { Dropout = double.Parse(Value(), inv) },
                 "--no-augment" => s with { Augment = false },
-                "--limit" => s with { StepLimit = long.Parse(Value(), inv) },
                 "--threads" => Set(ref threads, int.Parse(Value(), inv), s),
                 "--data" => Set(ref folder, Value(), s),
+                "--out" => Set(ref output, Value(), s),
                 _ => throw new ArgumentException($"mnist-cnn: unknown option '{args[i]}'"),
             };
         }
