@@ -35,8 +35,28 @@ namespace Engine.Bench.Training;
 /// [models=mlp,cnn] [variants=hand,trainer,trainer_cb] [loaders=w0,w1,w0_aug,w1_aug] [data=data/mnist]</c>
 /// (limit: batches per epoch, 0 = the full 469).
 /// </summary>
-public static class TrainerBench
+public static partial class TrainerBench
 {
+    [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "clock_gettime")]
+    private static partial int ClockGetTime(int clock, out TimeSpec time);
+
+    [System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Sequential)]
+    private struct TimeSpec
+    {
+        public long Seconds;
+        public long Nanoseconds;
+    }
+
+    /// <summary>The calling thread's CPU time (CLOCK_THREAD_CPUTIME_ID, ns resolution): at one
+    /// intra-op thread all of a step's work runs on it, and time the machine gave other processes
+    /// does not count, so it is the load-robust figure; NaN where clock_gettime is not available.</summary>
+    static double ThreadCpu()
+    {
+        try { return ClockGetTime(3, out var t) == 0 ? t.Seconds + t.Nanoseconds * 1e-9 : double.NaN; }
+        catch (DllNotFoundException) { return double.NaN; }
+        catch (EntryPointNotFoundException) { return double.NaN; }
+    }
+
     const int Batch = 128;
 
     public static int Run(string[] args)
@@ -98,7 +118,7 @@ public static class TrainerBench
 
     /// <summary>One epoch of <paramref name="variant"/> on a fresh model (same seed, same initial
     /// weights) and loader (same generator seed): (epoch seconds, wait seconds, mean loss).</summary>
-    static (double Seconds, double Wait, double Loss, double Cpu) Epoch(string model, string variant, IDataset dataset, long limit, int workers = 0, bool augment = false)
+    static (double Seconds, double Wait, double Loss, double Cpu, double ThreadCpu) Epoch(string model, string variant, IDataset dataset, long limit, int workers = 0, bool augment = false)
     {
         using var net = Model(model);
         var opt = new Engine.Optim.AdamW(net.parameters(), lr: 1e-3);
@@ -108,6 +128,7 @@ public static class TrainerBench
         GC.WaitForPendingFinalizers();
         double loss;
         var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
+        double tc0 = ThreadCpu();
         long t0 = Stopwatch.GetTimestamp();
         if (variant.StartsWith("hand", StringComparison.Ordinal)) loss = Hand(net, opt, source, variant == "hand_acc");
         else
@@ -130,8 +151,9 @@ public static class TrainerBench
         }
         double seconds = Stopwatch.GetElapsedTime(t0).TotalSeconds;
         double cpu = (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds;
+        double threadCpu = ThreadCpu() - tc0;
         opt.Dispose();
-        return (seconds, source.WaitSeconds, loss, cpu);
+        return (seconds, source.WaitSeconds, loss, cpu, threadCpu);
     }
 
     /// <summary>The hand-written loop: the per-batch work and nothing else, one host read per epoch.</summary>
@@ -178,6 +200,7 @@ public static class TrainerBench
         foreach (var v in variants) Epoch(model, v, dataset, Math.Min(limit > 0 ? limit : 20, 20));
         var times = variants.ToDictionary(v => v, _ => new List<double>());
         var cpus = variants.ToDictionary(v => v, _ => new List<double>());
+        var tcpus = variants.ToDictionary(v => v, _ => new List<double>());
         var losses = variants.ToDictionary(v => v, _ => 0.0);
         for (int r = 0; r < rounds; r++)
         {
@@ -185,20 +208,23 @@ public static class TrainerBench
             var order = r % 2 == 0 ? variants : variants.Reverse().ToArray();
             foreach (var v in order)
             {
-                var (s, _, loss, cpu) = Epoch(model, v, dataset, limit);
+                var (s, _, loss, cpu, tcpu) = Epoch(model, v, dataset, limit);
+                tcpus[v].Add(tcpu);
                 times[v].Add(s);
                 cpus[v].Add(cpu);
                 losses[v] = loss;
             }
-            Console.WriteLine($"  round {r + 1}: " + string.Join("  ", variants.Select(v => $"{v} {S(times[v][^1])} s (cpu {S(cpus[v][^1])})")) + $"  (load {LoadAverage()})");
+            Console.WriteLine($"  round {r + 1}: " + string.Join("  ", variants.Select(v => $"{v} {S(times[v][^1])} s (cpu {S(cpus[v][^1])}, thread {S(tcpus[v][^1])})")) + $"  (load {LoadAverage()})");
         }
-        Console.WriteLine($"| model | threads | variant | min s | median s | max s | overhead (min) | overhead (median) | overhead (median of per-round ratios) | CPU s min | CPU overhead (min) | CPU overhead (median) | epoch loss |");
-        Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+        Console.WriteLine($"| model | threads | variant | min s | median s | max s | overhead (min) | overhead (median) | overhead (median of per-round ratios) | CPU s min | CPU overhead (min) | CPU overhead (median) | thread CPU s min | thread CPU overhead (min) | thread CPU overhead (median) | epoch loss |");
+        Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
         var hand = times.GetValueOrDefault("hand");
         foreach (var v in variants)
         {
             var t = times[v];
-            string oMin = "", oMed = "", oPair = "", cMin = "", cMed = "";
+            string oMin = "", oMed = "", oPair = "", cMin = "", cMed = "", tMin = "", tMed = "";
+            var tc = tcpus[v];
+            var htc = tcpus.GetValueOrDefault("hand");
             var c = cpus[v];
             var hc = cpus.GetValueOrDefault("hand");
             if (hand is not null && v != "hand")
@@ -208,8 +234,10 @@ public static class TrainerBench
                 oPair = P(Median(t.Zip(hand, (a, b) => (a - b) / b).ToArray()));
                 cMin = P((c.Min() - hc!.Min()) / hc.Min());
                 cMed = P((Median(c) - Median(hc)) / Median(hc));
+                tMin = P((tc.Min() - htc!.Min()) / htc.Min());
+                tMed = P((Median(tc) - Median(htc)) / Median(htc));
             }
-            Console.WriteLine($"| {model} | {threads} | {v} | {S(t.Min())} | {S(Median(t))} | {S(t.Max())} | {oMin} | {oMed} | {oPair} | {S(c.Min())} | {cMin} | {cMed} | {losses[v].ToString("0.0000", CultureInfo.InvariantCulture)} |");
+            Console.WriteLine($"| {model} | {threads} | {v} | {S(t.Min())} | {S(Median(t))} | {S(t.Max())} | {oMin} | {oMed} | {oPair} | {S(c.Min())} | {cMin} | {cMed} | {S(tc.Min())} | {tMin} | {tMed} | {losses[v].ToString("0.0000", CultureInfo.InvariantCulture)} |");
         }
         Console.WriteLine($"  load after {LoadAverage()}");
     }
@@ -284,18 +312,41 @@ public static class TrainerBench
             tMean.Update(o.Loss, n);
             tAcc.Update(o.Prediction, o.Target);
         }
-        for (int i = 0; i < 10; i++) { HandStep(); TrainerStep(); }
-        var hand = new List<double>();
-        var tr = new List<double>();
+        void HandStepBook()
+        {
+            using var s = NewDisposeScope();
+            opt.zero_grad();
+            var o = net.call(x);
+            var l = nn.functional.cross_entropy(o, y);
+            l.backward();
+            opt.step();
+            tMean.Update(l, n);
+            tAcc.Update(o, y);
+        }
+        void TrainStepOnly()
+        {
+            using var s = NewDisposeScope();
+            var o = trainer.TrainStep(x, y);
+            sum.add_(o.Loss, alpha: n);
+        }
+        // hand: the hand loop's step; hand+metrics: the same with the Trainer's Mean and Accuracy
+        // updates; TrainStep: Trainer.TrainStep with the hand loop's bookkeeping; trainer: TrainStep
+        // with Mean and Accuracy (Fit's loop body).
+        (string Name, Action Body)[] kinds = [("hand", HandStep), ("hand+metrics", HandStepBook), ("TrainStep", TrainStepOnly), ("trainer", TrainerStep)];
+        foreach (var (_, body) in kinds) for (int i = 0; i < 10; i++) body();
+        var wall = kinds.ToDictionary(k => k.Name, _ => new List<double>());
+        var cpu = kinds.ToDictionary(k => k.Name, _ => new List<double>());
         for (int i = 0; i < steps; i++)
         {
-            // Alternate which goes first so neither always runs right after the other.
-            for (int k = 0; k < 2; k++)
+            // Rotate the order so no kind always runs right after another.
+            for (int k = 0; k < kinds.Length; k++)
             {
-                bool handTurn = (i + k) % 2 == 0;
+                var (name, body) = kinds[(i + k) % kinds.Length];
+                double c0 = ThreadCpu();
                 long t0 = Stopwatch.GetTimestamp();
-                if (handTurn) HandStep(); else TrainerStep();
-                (handTurn ? hand : tr).Add(Stopwatch.GetElapsedTime(t0).TotalSeconds);
+                body();
+                wall[name].Add(Stopwatch.GetElapsedTime(t0).TotalSeconds);
+                cpu[name].Add(ThreadCpu() - c0);
             }
         }
         _ = tAcc.Compute();
@@ -303,12 +354,19 @@ public static class TrainerBench
         tAcc.Dispose();
         opt.Dispose();
         string U(double sec) => (sec * 1e6).ToString("0.0", CultureInfo.InvariantCulture) + " µs";
-        string Ms(double sec) => (sec * 1e3).ToString("0.00", CultureInfo.InvariantCulture) + " ms";
-        double hMed = Median(hand), tMed = Median(tr);
-        var pairs = hand.Zip(tr, (h, t) => t - h).ToArray();
-        Console.WriteLine($"\n== micro, {model}, {threads} thread(s), load {LoadAverage()}");
-        Console.WriteLine($"  step, {steps} alternated pairs: hand median {Ms(hMed)} (min {Ms(hand.Min())}), trainer median {Ms(tMed)} (min {Ms(tr.Min())}); " +
-                          $"overhead median {P((tMed - hMed) / hMed)}, min {P((tr.Min() - hand.Min()) / hand.Min())}, median paired difference {U(Median(pairs))} = {P(Median(pairs) / hMed)}");
+        string Ms(double sec) => (sec * 1e3).ToString("0.000", CultureInfo.InvariantCulture) + " ms";
+        Console.WriteLine($"\n== micro, {model}, {threads} thread(s), {steps} steps of each kind rotated, load {LoadAverage()}");
+        Console.WriteLine("| kind | wall median | wall min | thread CPU median | thread CPU min | vs hand: wall median | CPU median | CPU min |");
+        Console.WriteLine("|---|---|---|---|---|---|---|---|");
+        foreach (var (name, _) in kinds)
+        {
+            var (w, c) = (wall[name], cpu[name]);
+            var (hw, hc) = (wall["hand"], cpu["hand"]);
+            string rel(double a, double b) => name == "hand" ? "" : P((a - b) / b);
+            Console.WriteLine($"| {name} | {Ms(Median(w))} | {Ms(w.Min())} | {Ms(Median(c))} | {Ms(c.Min())} | {rel(Median(w), Median(hw))} | {rel(Median(c), Median(hc))} | {rel(c.Min(), hc.Min())} |");
+        }
+        var hand = wall["hand"];
+        double hMed = Median(hand);
         Console.WriteLine($"  bookkeeping per batch (CPU, best of 5x1000): Mean.Update {U(meanUpd)} (its ops by hand {U(meanOps)}), Accuracy.Update {U(accUpd)} (its ops by hand {U(accOps)}), hand loop sum.add_ {U(handBook)}; " +
                           $"Trainer minus hand {U(meanUpd + accUpd - handBook)} = {P((meanUpd + accUpd - handBook) / hand.Min())} of the fastest hand step");
         Console.WriteLine($"  dry run (once per Fit) {Ms(dry)} = {P(dry / (469 * hMed))} of a 469-batch epoch, {P(dry / (100 * hMed))} of a 100-batch one");
@@ -327,7 +385,7 @@ public static class TrainerBench
             foreach (var c in order)
             {
                 var (w, a) = Parse(c);
-                var (s, wait, _, _) = Epoch("cnn", "trainer", dataset, limit, w, a);
+                var (s, wait, _, _, _) = Epoch("cnn", "trainer", dataset, limit, w, a);
                 epochs[c].Add(s);
                 waits[c].Add(wait);
             }
