@@ -7,7 +7,7 @@
 //       [--only bandwidth,optim,epoch] [--cases name,name] [--data data/mnist] [--scale S]
 //   dotnet Engine.Bench.dll norm [threads=1,2] [rounds=7] [quick]
 //   dotnet Engine.Bench.dll precision [threads=1,2] [rounds=7] [epoch=1|0]
-//   dotnet Engine.Bench.dll train [threads=1,2] [rounds=3] [limit=200] [parts=overhead,loader]
+//   dotnet Engine.Bench.dll train [threads=1,2] [rounds=3] [limit=200] [parts=micro,overhead,loader] [passive=1]
 using System.Globalization;
 using Engine.Bench;
 

@@ -32,8 +32,9 @@ namespace Engine.Bench.Training;
 /// <see cref="TimedSource"/> around the loader) as a fraction of the CNN Trainer epoch, with
 /// Workers 0 and 1, with and without ImageAugmentation (rotation 10°, zoom 0.1, translation 0.1).
 /// Run: <c>dotnet Engine.Bench.dll train [threads=1,2] [rounds=3] [limit=200] [parts=overhead,loader]
-/// [models=mlp,cnn] [variants=hand,trainer,trainer_cb] [loaders=w0,w1,w0_aug,w1_aug] [data=data/mnist]</c>
-/// (limit: batches per epoch, 0 = the full 469).
+/// [models=mlp,cnn] [variants=hand,trainer,trainer_cb] [loaders=w0,w1,w0_aug,w1_aug] [steps=100] [passive=0|1]
+/// [data=data/mnist]</c> (limit: batches per epoch, 0 = the full 469; parts also takes micro, the
+/// per-step comparison; passive=1 sets OMP_WAIT_POLICY=PASSIVE for libgomp before libtorch loads).
 /// </summary>
 public static partial class TrainerBench
 {
@@ -59,8 +60,15 @@ public static partial class TrainerBench
 
     const int Batch = 128;
 
+    [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "setenv", StringMarshalling = System.Runtime.InteropServices.StringMarshalling.Utf8)]
+    private static partial int SetEnv(string name, string value, int overwrite);
+
     public static int Run(string[] args)
     {
+        // passive=1: set OMP_WAIT_POLICY=PASSIVE in the native environment before the first torch
+        // call loads libtorch and its libgomp (which reads the variable when it loads); .NET's
+        // Environment.SetEnvironmentVariable does not reach the native environment on Unix.
+        if (Arg(args, "passive", "0") == "1" && OperatingSystem.IsLinux()) SetEnv("OMP_WAIT_POLICY", "PASSIVE", 0);
         var threads = Arg(args, "threads", "1,2").Split(',').Select(int.Parse).ToArray();
         int rounds = int.Parse(Arg(args, "rounds", "3"), CultureInfo.InvariantCulture);
         long limit = long.Parse(Arg(args, "limit", "200"), CultureInfo.InvariantCulture);
