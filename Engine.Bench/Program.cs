@@ -7,6 +7,7 @@
 //       [--only bandwidth,optim,epoch,cnn] [--cases name,name] [--data data/mnist] [--scale S]
 //   dotnet Engine.Bench.dll norm [threads=1,2] [rounds=7] [quick]
 //   dotnet Engine.Bench.dll precision [threads=1,2] [rounds=7] [epoch=1|0]
+//   dotnet Engine.Bench.dll train [threads=1,2] [rounds=3] [limit=200] [parts=micro,overhead,loader] [passive=1]
 using System.Globalization;
 using Engine.Bench;
 
@@ -16,6 +17,9 @@ if (args.FirstOrDefault() == "norm") return Engine.Bench.Normalization.Normaliza
 // `Engine.Bench precision [threads=1,2] [rounds=7] [epoch=1|0]`: bf16 mixed precision against fp32
 // (Engine.Bench/Precision/).
 if (args.FirstOrDefault() == "precision") return Engine.Bench.Precision.PrecisionBench.Run(args[1..]);
+// `Engine.Bench train [threads=1,2] [rounds=3] [limit=200] [parts=overhead,loader]`: the Trainer's
+// overhead over a hand-written loop, and the loader's share of the epoch (Engine.Bench/Training/).
+if (args.FirstOrDefault() == "train") return Engine.Bench.Training.TrainerBench.Run(args[1..]);
 
 string? jsonPath = null;
 int? threads = null;
