@@ -38,7 +38,7 @@ namespace Engine.Recipes;
 /// <c>mnist-cnn [--epochs E] [--batch B] [--lr η] [--weight-decay λ] [--warmup S] [--seed S]
 /// [--layers L] [--hidden H] [--dropout p] [--no-augment] [--threads N] [--data folder] [--out folder]</c>.
 /// </summary>
-public static partial class MnistCnn
+public static class MnistCnn
 {
     /// <summary>The recipe's settings; every one can be changed from the command line.</summary>
     public sealed record Settings
@@ -60,7 +60,6 @@ public static partial class MnistCnn
     public static int Run(string[] args)
     {
         var total = Stopwatch.StartNew();
-        PassiveOpenMpWaits();
         var s = Parse(args, out var folder, out var threads, out var output);
         if (threads is int t) Ops.SetNumThreads(t, "mnist-cnn --threads");
         var device = Runtime.DefaultDevice;
@@ -165,22 +164,6 @@ public static partial class MnistCnn
         }
         modules.Add(("fc_out", nn.Linear(features, 10)));
         return nn.Sequential(modules);
-    }
-
-    [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "setenv", StringMarshalling = System.Runtime.InteropServices.StringMarshalling.Utf8)]
-    private static partial int SetEnv(string name, string value, int overwrite);
-
-    /// <summary>
-    /// OMP_WAIT_POLICY=PASSIVE unless the user set it, before libtorch (and its OpenMP runtime,
-    /// which reads it once at load) is loaded: OpenMP threads then sleep instead of spinning between
-    /// parallel regions. Measured on the shared 2-core machine (load ≈ 10), 60 steps at 2 threads
-    /// took 40.2 s spinning and 5.9 s passive (1 thread: 9.4 s): a spinning thread waits out the
-    /// time slice of a descheduled sibling at every one of the step's many small parallel regions.
-    /// .NET's Environment.SetEnvironmentVariable does not reach native getenv on Unix, hence libc.
-    /// </summary>
-    static void PassiveOpenMpWaits()
-    {
-        if (OperatingSystem.IsLinux() || OperatingSystem.IsMacOS()) SetEnv("OMP_WAIT_POLICY", "PASSIVE", 0);
     }
 
     static Settings Parse(string[] args, out string folder, out int? threads, out string output)

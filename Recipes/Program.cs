@@ -1,5 +1,8 @@
 using Engine.Recipes;
 
+// Before any torch call: libtorch's OpenMP runtime reads its wait policy once, when it loads.
+OpenMp.PreferPassiveWaits();
+
 // Runnable recipes: `dotnet run --project Recipes -c Release -- <name> [args]`.
 var recipes = new Dictionary<string, Func<string[], int>>
 {

@@ -12,6 +12,9 @@
 # PARTS ("optim epoch"), REPEATS (11), PYTHON (/usr/bin/python3), OUT (artifacts/bench),
 # RESULTS (Engine.Bench/RESULTS.md), KEEP=1 (add to the JSON already in OUT instead of starting over).
 set -euo pipefail
+# OpenMP threads sleep between parallel regions instead of spinning: on a busy 2-core machine
+# spinning made 2-thread steps 5-15x slower (Engine.Bench/Training/RESULTS.md). A user value wins.
+export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 rounds="${ROUNDS:-3}"

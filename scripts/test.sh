@@ -2,6 +2,9 @@
 # Runs every test (the README's test command) and ends with "N passed, N failed, N skipped".
 # ENGINE_DEVICE=cuda runs them with CUDA as the default device.
 set -uo pipefail
+# OpenMP threads sleep between parallel regions instead of spinning: on a busy 2-core machine
+# spinning made 2-thread steps 5-15x slower (Engine.Bench/Training/RESULTS.md). A user value wins.
+export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 results="$root/TestResults"
