@@ -67,6 +67,7 @@ public static class MnistCnn
                           $"layers {s.Layers}, hidden {s.Hidden}, dropout {s.Dropout}, augmentation {(s.Augment ? "on" : "off")}, " +
                           $"AdamW lr {s.LearningRate} wd {s.WeightDecay}, batch {s.BatchSize}, {s.Epochs} epochs, seed {s.Seed}");
 
+        Fetch.IfMissing(folder, "get-mnist.sh");
         using var train = Mnist.Load(folder, train: true, device);
         using var test = Mnist.Load(folder, train: false, device);
         manual_seed((long)s.Seed);
