@@ -15,10 +15,13 @@ namespace Engine.Recipes;
 /// <summary>
 /// A small CNN on Fashion-MNIST trained by Engine's <see cref="Trainer"/>:
 /// <code>
-/// [conv3×3 → BatchNorm2d → ReLU] ×2 at 28×28 (32 channels) → max-pool → Dropout2d-free Dropout
-/// [conv3×3 → BatchNorm2d → ReLU] ×2 at 14×14 (64 channels) → max-pool → global average pool
-/// Linear(64, 10)
+/// conv3×3 → BatchNorm2d → ReLU (32 channels, 28×28) → max-pool
+/// conv3×3 → BatchNorm2d → ReLU (32 channels, 14×14) → max-pool
+/// conv3×3 → BatchNorm2d → ReLU (64 channels, 7×7) → flatten → Dropout(0.3)
+/// Linear(3136, 128) → ReLU → Dropout(0.3) → Linear(128, 10)
 /// </code>
+/// (about 3.4 M multiply-adds per image: sized for a 2-core CPU; one epoch over 55,000 images
+/// costs about 100 CPU-seconds here).
 /// Data: the 60,000 training images split 55,000 / 5,000 (train / validation) by
 /// <see cref="Dataset.RandomSplit(IDataset, IReadOnlyList{long}, Generator)"/>; the 10,000 test
 /// images are only read at the end. Training batches are augmented (left-right flip, random crop
@@ -39,7 +42,8 @@ public static class FashionMnistCnn
 
     public static int Run(string[] args)
     {
-        int epochs = Args.Int(args, "--epochs", 6);
+        // 4 epochs: about 4 minutes on 2 idle cores (measured ~100 CPU-s per epoch).
+        int epochs = Args.Int(args, "--epochs", 4);
         long seed = Args.Int(args, "--seed", 0);
         int threads = Args.Int(args, "--threads", 0);
         string folder = Args.String(args, "--data", Path.Combine(MnistMlp.FindRoot(), "data", "fashion-mnist"));
@@ -129,12 +133,10 @@ public static class FashionMnistCnn
     {
         var layers = new List<(string, nn.Module<Tensor, Tensor>)>();
         layers.AddRange(Block("b1", 1, 32));
-        layers.AddRange(Block("b2", 32, 32));
         layers.Add(("pool1", nn.MaxPool2d(2)));
-        layers.Add(("drop1", new Dropout(0.1)));
-        layers.AddRange(Block("b3", 32, 64));
-        layers.AddRange(Block("b4", 64, 64));
+        layers.AddRange(Block("b2", 32, 32));
         layers.Add(("pool2", nn.MaxPool2d(2)));
+        layers.AddRange(Block("b3", 32, 64));
         layers.Add(("flatten", nn.Flatten()));
         layers.Add(("drop2", new Dropout(0.3)));
         layers.Add(("fc1", nn.Linear(64 * 7 * 7, 128)));
