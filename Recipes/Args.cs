@@ -9,7 +9,7 @@ static class Args
     {
         int at = Array.IndexOf(args, name);
         if (at < 0) return fallback;
-        if (at + 1 >= args.Length) throw new ArgumentException($"{name} needs a value");
+        if (at + 1 >= args.Length) throw new UsageException($"{name} needs a value");
         return args[at + 1];
     }
 
@@ -18,6 +18,9 @@ static class Args
         var text = String(args, name, "");
         if (text == "") return fallback;
         return int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v)
-            ? v : throw new ArgumentException($"{name} takes an integer, got '{text}'");
+            ? v : throw new UsageException($"{name} takes an integer, got '{text}'");
     }
 }
+
+/// <summary>A bad command line: the recipe prints the message and exits with 2.</summary>
+sealed class UsageException(string message) : Exception(message);

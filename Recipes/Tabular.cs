@@ -27,6 +27,17 @@ public static class Tabular
 
     public static int Run(string[] args)
     {
+        try { return Train(args); }
+        catch (UsageException e)
+        {
+            // The message says which option is wrong.
+            Console.Error.WriteLine($"tabular: {e.Message}");
+            return 2;
+        }
+    }
+
+    static int Train(string[] args)
+    {
         string which = Args.String(args, "--data", "breast-cancer");
         long seed = Args.Int(args, "--seed", 0);
         int maxEpochs = Args.Int(args, "--epochs", 500);
@@ -34,6 +45,7 @@ public static class Tabular
         // busy machine a second OpenMP thread spinning at every op made a run 10× slower.
         int threads = Args.Int(args, "--threads", 1);
         string folder = Args.String(args, "--folder", Path.Combine(MnistMlp.FindRoot(), "data", "sklearn"));
+        if (maxEpochs < 1) throw new UsageException("--epochs must be at least 1");
         if (threads > 0) set_num_threads(threads);
         var names = which == "all" ? Names : [which];
         if (names.Any(n => !Names.Contains(n)))
