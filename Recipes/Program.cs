@@ -11,6 +11,8 @@ var recipes = new Dictionary<string, Func<string[], int>>
     ["mnist-cnn"] = MnistCnn.Run,
     ["schedule-chart"] = ScheduleChart.Run,
     ["regularization"] = RegularizationEvidence.Run,
+    ["fashion-mnist"] = FashionMnistCnn.Run,
+    ["tabular"] = Tabular.Run,
 };
 
 var name = args.Length > 0 ? args[0] : "spirals";
