@@ -20,7 +20,7 @@ namespace Engine.Losses;
 public static class KnowledgeDistillation
 {
     /// <param name="studentLogits">z_s, [N, C].</param>
-    /// <param name="teacherLogits">z_t, [N, C] (e.g. an <see cref="Ensemble"/>'s Logits mean, or one teacher).</param>
+    /// <param name="teacherLogits">z_t, [N, C] (e.g. an <see cref="Engine.Averaging.Ensemble"/>'s Logits mean, or one teacher).</param>
     /// <param name="target">Hard labels, int64 [N] class indices.</param>
     /// <param name="temperature">T > 0 (Hinton et al. use 1 to 20; 2 to 4 is common).</param>
     /// <param name="alpha">α in [0, 1], the weight of the soft term (1: teacher only, 0: plain cross-entropy).</param>
