@@ -36,7 +36,7 @@ namespace Engine.Recipes;
 /// while running a resume checkpoint (an interrupted run started again continues from its last
 /// epoch). Data: scripts/get-mnist.sh. Usage:
 /// <c>mnist-cnn [--epochs E] [--batch B] [--lr η] [--weight-decay λ] [--warmup S] [--seed S]
-/// [--layers L] [--hidden H] [--dropout p] [--no-augment] [--threads N] [--data folder] [--out folder]</c>.
+/// [--layers L] [--hidden H] [--dropout p] [--no-augment] [--precision fp32|bf16] [--threads N] [--data folder] [--out folder]</c>.
 /// </summary>
 public static class MnistCnn
 {
@@ -54,6 +54,8 @@ public static class MnistCnn
         public int Hidden { get; init; } = 128;
         public double Dropout { get; init; } = 0.25;
         public bool Augment { get; init; } = true;
+        /// <summary>"fp32" (default) or "bf16": bf16 compute with fp32 master weights, BatchNorm and loss in fp32.</summary>
+        public string Precision { get; init; } = "fp32";
         public AugmentationOptions Augmentation { get; init; } = new() { RotationDegrees = 10, Zoom = 0.1, Translation = 0.1 };
     }
 
@@ -65,7 +67,7 @@ public static class MnistCnn
         var device = Runtime.DefaultDevice;
         Console.WriteLine($"mnist-cnn: libtorch {Runtime.LibTorchVersion} on {device}, {get_num_threads()} threads; " +
                           $"layers {s.Layers}, hidden {s.Hidden}, dropout {s.Dropout}, augmentation {(s.Augment ? "on" : "off")}, " +
-                          $"AdamW lr {s.LearningRate} wd {s.WeightDecay}, batch {s.BatchSize}, {s.Epochs} epochs, seed {s.Seed}");
+                          $"AdamW lr {s.LearningRate} wd {s.WeightDecay}, batch {s.BatchSize}, {s.Epochs} epochs, seed {s.Seed}, {s.Precision}");
 
         Fetch.IfMissing(folder, "get-mnist.sh");
         using var train = Mnist.Load(folder, train: true, device);
@@ -81,13 +83,30 @@ public static class MnistCnn
         long totalSteps = loader.Batches * s.Epochs;
         long warmup = s.WarmupSteps > 0 ? s.WarmupSteps : Math.Max(1, loader.Batches / 2);
         // Weight decay on the conv and linear weights, none on biases and batch-norm γ, β.
-        using var optimizer = new AdamW(ParamGroupSpec.WeightDecaySplit(model, s.WeightDecay), lr: s.LearningRate);
+        // bf16: the model computes in bf16, the optimizer steps its fp32 master weights.
+        using var precision = s.Precision switch
+        {
+            "fp32" => null,
+            "bf16" => Engine.Precision.MixedPrecision.Bf16(model),
+            _ => throw new ArgumentException($"mnist-cnn: --precision is fp32 or bf16, got '{s.Precision}'"),
+        };
+        var parameters = precision?.MasterParameters ?? model.parameters();
+        ParamGroupSpec[] groups =
+        [
+            new(parameters.Where(p => p.dim() > 1).ToList(), o => o.WeightDecay = s.WeightDecay),
+            new(parameters.Where(p => p.dim() <= 1).ToList(), o => o.WeightDecay = 0),
+        ];
+        using var optimizer = new AdamW(groups, lr: s.LearningRate);
         // Stepped per batch by the Trainer: warmup then cosine to 0 at the last step.
         var scheduler = Schedule.WarmupCosine(warmup, totalSteps).Attach(optimizer, StepEvery.Batch);
 
         Directory.CreateDirectory(output);
         var trainer = new Trainer(model, optimizer, (p, y) => Loss.CrossEntropy(p, y), metrics: [new Accuracy()],
-            options: new TrainerOptions { Scheduler = scheduler, Seed = (long)s.Seed });
+            options: new TrainerOptions
+            {
+                Scheduler = scheduler, Seed = (long)s.Seed,
+                StepStrategy = precision is null ? null : new Engine.Precision.MixedPrecisionStep(precision),
+            });
         var callbacks = new List<Callback>
         {
             // Resumes an interrupted run from its last epoch; deleted when the run completes.
@@ -189,6 +208,7 @@ public static class MnistCnn
                 "--hidden" => s with { Hidden = int.Parse(Value(), inv) },
                 "--dropout" => s with { Dropout = double.Parse(Value(), inv) },
                 "--no-augment" => s with { Augment = false },
+                "--precision" => s with { Precision = Value() },
                 "--threads" => Set(ref threads, int.Parse(Value(), inv), s),
                 "--data" => Set(ref folder, Value(), s),
                 "--out" => Set(ref output, Value(), s),
