@@ -54,4 +54,42 @@ public class ReadmeExampleTests
             File.Delete(path);
         }
     }
+
+    [Test]
+    public void The_readme_trainer_example_runs_and_learns()
+    {
+        manual_seed(0);
+        var inputs = randn(512, 784);
+        var labels = inputs.narrow(1, 0, 10).argmax(1);   // a learnable rule
+        var model = nn.Sequential(("fc1", nn.Linear(784, 256)), ("relu", nn.ReLU()), ("fc2", nn.Linear(256, 10)));
+        using var optimizer = new AdamW(ParamGroupSpec.WeightDecaySplit(model, 0.05), lr: 1e-3);
+        var scheduler = Schedule.WarmupCosine(warmupSteps: 10, totalSteps: 24).Attach(optimizer, StepEvery.Batch);
+        var dir = Path.Combine(Path.GetTempPath(), $"readme-trainer-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(dir);
+        var cwd = Environment.CurrentDirectory;
+        Environment.CurrentDirectory = dir; // the example writes run.ckpt and log.csv beside it
+        try
+        {
+            // ---- as in README.md ----
+            var loader = new Engine.Data.DataLoader(inputs, labels, batchSize: 64, generator: new Generator(0));   // reshuffled every epoch
+            var trainer = new Engine.Training.Trainer(model, optimizer, (p, y) => Loss.CrossEntropy(p, y), metrics: [new Engine.Training.Metrics.Accuracy()],
+                options: new Engine.Training.TrainerOptions { Scheduler = scheduler, ClipGradNorm = 1.0 });
+            var history = trainer.Fit(loader, validation: loader, epochs: 3, callbacks:
+            [
+                new Engine.Training.Callbacks.EarlyStopping("val_loss", patience: 2, restoreBestWeights: true),
+                new Engine.Training.Callbacks.BackupAndRestore("run.ckpt", saveEverySteps: 50),     // killed and restarted, it continues exactly
+                new Engine.Training.Callbacks.CsvLogger("log.csv"),
+            ]);
+            Console.WriteLine(history["val_accuracy"][^1]);
+            // ---- end of the README code ----
+            Assert.That(history["val_accuracy"][^1], Is.GreaterThan(history["val_accuracy"][0]));
+            Assert.That(history["val_loss"][^1], Is.LessThan(history["val_loss"][0]));
+            Assert.That(File.ReadAllLines(Path.Combine(dir, "log.csv")), Has.Length.EqualTo(4), "header and 3 epochs");
+        }
+        finally
+        {
+            Environment.CurrentDirectory = cwd;
+            Directory.Delete(dir, true);
+        }
+    }
 }
