@@ -34,6 +34,12 @@ namespace Engine.Recipes;
 ///        second parameter group at η/10 while the head keeps η, for the remaining E/2 epochs.
 /// Every phase runs through Engine's <see cref="Trainer"/>. Prints a markdown table: trainable
 /// parameters, epochs, train and test accuracy. Usage: transfer [--epochs E] [--seed S] [--out folder] [--data folder].
+/// Measured (seed 0, 2 shared cores, load ~4, 105 s in all of which 52 s MNIST pretraining): MNIST
+/// test 98.47%; Fashion test (a) 82.71%, (b) 63.05% at 10 / 66.14% at 20 epochs, (c) 77.77%.
+/// Here from scratch wins: digit features (a 64-unit fc1 trained on strokes) are a poor basis
+/// for clothes, and 1,000 images are already enough for this ~106 k-parameter network to reach
+/// 100% train accuracy from scratch; the transfer the seeds describe pays off when the source
+/// task is big and close to the target (ImageNet → photos), which MNIST → Fashion is not.
 /// </summary>
 public static class TransferLearning
 {
