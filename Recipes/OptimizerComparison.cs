@@ -208,7 +208,9 @@ public static class OptimizerComparison
     static void Plot(IReadOnlyList<Result> runs, string key, string title, string yLabel, string path, bool logY = true)
     {
         var chart = new LineChart(title, "epoch", yLabel, logY) { Legend = LegendCorner.UpperRight };
-        foreach (var r in runs) chart.Add(r.Name, r.History[key]);
+        // The legend names the series without the parenthesized settings (the table has them), so
+        // it covers less of the plot.
+        foreach (var r in runs) chart.Add(r.Name.Split(" (")[0], r.History[key]);
         chart.Save(path);
         Console.WriteLine($"wrote {path}");
     }
