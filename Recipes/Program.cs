@@ -14,6 +14,7 @@ var recipes = new Dictionary<string, Func<string[], int>>
     ["fashion-mnist"] = FashionMnistCnn.Run,
     ["tabular"] = Tabular.Run,
     ["transfer"] = TransferLearning.Run,
+    ["optimizers"] = OptimizerComparison.Run,
 };
 
 var name = args.Length > 0 ? args[0] : "spirals";
