@@ -13,6 +13,7 @@ var recipes = new Dictionary<string, Func<string[], int>>
     ["regularization"] = RegularizationEvidence.Run,
     ["fashion-mnist"] = FashionMnistCnn.Run,
     ["tabular"] = Tabular.Run,
+    ["ensembles"] = Ensembles.Run,
 };
 
 var name = args.Length > 0 ? args[0] : "spirals";
