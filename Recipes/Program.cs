@@ -15,6 +15,7 @@ var recipes = new Dictionary<string, Func<string[], int>>
     ["tabular"] = Tabular.Run,
     ["transfer"] = TransferLearning.Run,
     ["optimizers"] = OptimizerComparison.Run,
+    ["ensembles"] = Ensembles.Run,
 };
 
 var name = args.Length > 0 ? args[0] : "spirals";
