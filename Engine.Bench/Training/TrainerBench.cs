@@ -240,10 +240,10 @@ public static partial class TrainerBench
                 oMin = P((t.Min() - hand.Min()) / hand.Min());
                 oMed = P((Median(t) - Median(hand)) / Median(hand));
                 oPair = P(Median(t.Zip(hand, (a, b) => (a - b) / b).ToArray()));
-                cMin = P((c.Min() - hc!.Min()) / hc.Min());
-                cMed = P((Median(c) - Median(hc)) / Median(hc));
-                tMin = P((tc.Min() - htc!.Min()) / htc.Min());
-                tMed = P((Median(tc) - Median(htc)) / Median(htc));
+                cMin = P((c.Min() - hc!.Min()) / hc!.Min());
+                cMed = P((Median(c) - Median(hc!)) / Median(hc!));
+                tMin = P((tc.Min() - htc!.Min()) / htc!.Min());
+                tMed = P((Median(tc) - Median(htc!)) / Median(htc!));
             }
             Console.WriteLine($"| {model} | {threads} | {v} | {S(t.Min())} | {S(Median(t))} | {S(t.Max())} | {oMin} | {oMed} | {oPair} | {S(c.Min())} | {cMin} | {cMed} | {S(tc.Min())} | {tMin} | {tMed} | {losses[v].ToString("0.0000", CultureInfo.InvariantCulture)} |");
         }
