@@ -16,6 +16,7 @@ var recipes = new Dictionary<string, Func<string[], int>>
     ["transfer"] = TransferLearning.Run,
     ["optimizers"] = OptimizerComparison.Run,
     ["ensembles"] = Ensembles.Run,
+    ["lr-finder"] = LrFinder.Run,
 };
 
 var name = args.Length > 0 ? args[0] : "spirals";
