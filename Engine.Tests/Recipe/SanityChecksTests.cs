@@ -125,6 +125,23 @@ public class SanityChecksTests
     }
 
     [Test]
+    public void Input_independent_baseline_on_held_out_batches_catches_shuffled_labels()
+    {
+        using var scope = NewDisposeScope();
+        var (x, y) = Classification(8, n: 256);
+        using var model = Mlp(8);
+        var real = SanityChecks.InputIndependentBaseline(model, CrossEntropy, Batches(x, y), p => optim.Adam(p, 1e-2), steps: 120, heldOutBatches: 4);
+        Assert.That(real.Passed, Is.True, real.ToString());
+        // The planted bug: labels shuffled apart from their inputs. Trained pairs can be memorized,
+        // but on the held-out batches real inputs predict no better than zeroed ones.
+        var shuffled = y.index_select(0, randperm(y.shape[0], generator: new Generator(3)));
+        var caught = SanityChecks.InputIndependentBaseline(model, CrossEntropy, Batches(x, shuffled), p => optim.Adam(p, 1e-2), steps: 120, heldOutBatches: 4);
+        TestContext.Out.WriteLine($"{real}\n{caught}");
+        Assert.That(caught.Passed, Is.False, caught.ToString());
+        Assert.That(caught.Advice, Does.Contain("held-out"));
+    }
+
+    [Test]
     public void Batch_independence_passes_for_an_mlp_and_fails_for_a_reshape_that_mixes_samples()
     {
         using var scope = NewDisposeScope();
