@@ -36,7 +36,7 @@ namespace Engine.Recipes;
 /// while running a resume checkpoint (an interrupted run started again continues from its last
 /// epoch). Data: scripts/get-mnist.sh. Usage:
 /// <c>mnist-cnn [--epochs E] [--batch B] [--lr η] [--weight-decay λ] [--warmup S] [--seed S]
-/// [--layers L] [--hidden H] [--dropout p] [--no-augment] [--precision fp32|bf16] [--threads N] [--data folder] [--out folder]</c>.
+/// [--layers L] [--hidden H] [--dropout p] [--no-augment] [--precision fp32|bf16] [--diagnostics N] [--threads N] [--data folder] [--out folder]</c>.
 /// </summary>
 public static class MnistCnn
 {
@@ -56,6 +56,8 @@ public static class MnistCnn
         public bool Augment { get; init; } = true;
         /// <summary>"fp32" (default) or "bf16": bf16 compute with fp32 master weights, BatchNorm and loss in fp32.</summary>
         public string Precision { get; init; } = "fp32";
+        /// <summary>Training diagnostics every this many steps into TensorBoard (0: off).</summary>
+        public int DiagnosticsInterval { get; init; }
         public AugmentationOptions Augmentation { get; init; } = new() { RotationDegrees = 10, Zoom = 0.1, Translation = 0.1 };
     }
 
@@ -107,16 +109,19 @@ public static class MnistCnn
                 Scheduler = scheduler, Seed = (long)s.Seed,
                 StepStrategy = precision is null ? null : new Engine.Precision.MixedPrecisionStep(precision),
             });
+        var tensorBoard = new TensorBoard(Path.Combine(output, "tensorboard"));
         var callbacks = new List<Callback>
         {
             // Resumes an interrupted run from its last epoch; deleted when the run completes.
             new BackupAndRestore(Path.Combine(output, "resume.ckpt"), deleteOnEnd: true),
             new ModelCheckpoint(Path.Combine(output, "model.safetensors"), monitor: "val_accuracy", saveBestOnly: false), // every epoch: the test set selects nothing
             new CsvLogger(Path.Combine(output, "log.csv")),
-            new TensorBoard(Path.Combine(output, "tensorboard")),
+            tensorBoard,
             new EpochLine(),
             new ProgressBar(),
         };
+        if (s.DiagnosticsInterval > 0)
+            callbacks.Add(new Diagnostics(new Engine.Recipe.DiagnosticsOptions { Interval = s.DiagnosticsInterval }, tensorBoard: tensorBoard));
         // The 10,000 test images are the per-epoch validation: nothing is tuned or selected on them.
         var history = trainer.Fit(loader, testLoader, s.Epochs, callbacks);
 
@@ -209,6 +214,7 @@ public static class MnistCnn
                 "--dropout" => s with { Dropout = double.Parse(Value(), inv) },
                 "--no-augment" => s with { Augment = false },
                 "--precision" => s with { Precision = Value() },
+                "--diagnostics" => s with { DiagnosticsInterval = int.Parse(Value(), inv) },
                 "--threads" => Set(ref threads, int.Parse(Value(), inv), s),
                 "--data" => Set(ref folder, Value(), s),
                 "--out" => Set(ref output, Value(), s),
