@@ -25,7 +25,9 @@ static class ChildProcess
         return null;
     }
 
-    public static Result Run(string caseName, int timeoutSeconds = 60)
+    /// <summary>How to start the test assembly again as the child running <paramref name="caseName"/>
+    /// (output redirected); add environment variables before starting it.</summary>
+    public static ProcessStartInfo StartInfo(string caseName)
     {
         string host = Environment.ProcessPath is { } p && Path.GetFileNameWithoutExtension(p) == "dotnet" ? p : "dotnet";
         var info = new ProcessStartInfo(host)
@@ -37,8 +39,14 @@ static class ChildProcess
         };
         info.ArgumentList.Add(typeof(ChildProcess).Assembly.Location);
         info.Environment[Variable] = caseName;
-        info.Environment["DOTNET_DbgEnableMiniDump"] = "0"; // an abort is expected: no dump
-        using var process = Process.Start(info) ?? throw new InvalidOperationException($"could not start {host}");
+        info.Environment["DOTNET_DbgEnableMiniDump"] = "0"; // an abort or a kill is expected: no dump
+        return info;
+    }
+
+    public static Result Run(string caseName, int timeoutSeconds = 60)
+    {
+        var info = StartInfo(caseName);
+        using var process = Process.Start(info) ?? throw new InvalidOperationException($"could not start {info.FileName}");
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         if (!process.WaitForExit(timeoutSeconds * 1000))

@@ -17,19 +17,9 @@ public class KillAndResumeTests
 
     static Run Start(string dir, Func<List<string>, bool>? killWhen = null, bool slowWrites = false, int timeoutSeconds = 120)
     {
-        string host = Environment.ProcessPath is { } p && Path.GetFileNameWithoutExtension(p) == "dotnet" ? p : "dotnet";
-        var info = new ProcessStartInfo(host)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            WorkingDirectory = AppContext.BaseDirectory,
-        };
-        info.ArgumentList.Add(typeof(KillAndResumeTests).Assembly.Location);
-        info.Environment["ENGINE_TESTS_CHILD"] = ResumeChild.Case;
+        var info = ChildProcess.StartInfo(ResumeChild.Case);
         info.Environment["ENGINE_RESUME_DIR"] = dir;
         if (slowWrites) info.Environment["ENGINE_RESUME_SLOW_WRITE"] = "1";
-        info.Environment["DOTNET_DbgEnableMiniDump"] = "0";
         using var process = Process.Start(info)!;
         var lines = new List<string>();
         var stderr = process.StandardError.ReadToEndAsync();

@@ -23,6 +23,23 @@ public static class StateDicts
         ArgumentNullException.ThrowIfNull(state);
         // state_dict() hands out the module's own parameter and buffer tensors: never dispose them.
         var own = module.state_dict();
+        var (missing, unexpected, mismatched) = Compare(own, state);
+        if (mismatched.Count > 0 || (strict && (missing.Count > 0 || unexpected.Count > 0)))
+        {
+            var from = source is null ? "" : $" from {source}";
+            throw new StateDictException($"Error loading state dict into {module.GetType().Name}{from}: {Describe(missing, unexpected, mismatched)}. Nothing was copied.",
+                missing, unexpected, mismatched);
+        }
+        using var noGrad = no_grad();
+        foreach (var (name, target) in own)
+            if (state.TryGetValue(name, out var value)) target.copy_(value);
+    }
+
+    /// <summary>What <paramref name="state"/> lacks, has extra, or holds in another shape (or
+    /// disposed) against a module's own state dict, in the wording of the load errors.</summary>
+    internal static (List<string> Missing, List<string> Unexpected, List<string> Mismatched) Compare(
+        IReadOnlyDictionary<string, Tensor> own, IReadOnlyDictionary<string, Tensor> state)
+    {
         var missing = own.Keys.Where(k => !state.ContainsKey(k)).ToList();
         var unexpected = state.Keys.Where(k => !own.ContainsKey(k)).ToList();
         var mismatched = new List<string>();
@@ -34,18 +51,16 @@ public static class StateDicts
             else if (!target.shape.SequenceEqual(value.shape))
                 mismatched.Add($"{name}: expected [{string.Join(", ", target.shape)}], got [{string.Join(", ", value.shape)}]");
         }
-        if (mismatched.Count > 0 || (strict && (missing.Count > 0 || unexpected.Count > 0)))
-        {
-            var parts = new List<string>();
-            if (missing.Count > 0) parts.Add("missing keys: " + string.Join(", ", missing));
-            if (unexpected.Count > 0) parts.Add("unexpected keys: " + string.Join(", ", unexpected));
-            if (mismatched.Count > 0) parts.Add("size mismatch: " + string.Join("; ", mismatched));
-            var from = source is null ? "" : $" from {source}";
-            throw new StateDictException($"Error loading state dict into {module.GetType().Name}{from}: {string.Join(". ", parts)}. Nothing was copied.",
-                missing, unexpected, mismatched);
-        }
-        using var noGrad = no_grad();
-        foreach (var (name, target) in own)
-            if (state.TryGetValue(name, out var value)) target.copy_(value);
+        return (missing, unexpected, mismatched);
+    }
+
+    /// <summary>"missing keys: …. unexpected keys: …. size mismatch: …", the parts that apply.</summary>
+    internal static string Describe(List<string> missing, List<string> unexpected, List<string> mismatched)
+    {
+        var parts = new List<string>();
+        if (missing.Count > 0) parts.Add("missing keys: " + string.Join(", ", missing));
+        if (unexpected.Count > 0) parts.Add("unexpected keys: " + string.Join(", ", unexpected));
+        if (mismatched.Count > 0) parts.Add("size mismatch: " + string.Join("; ", mismatched));
+        return string.Join(". ", parts);
     }
 }

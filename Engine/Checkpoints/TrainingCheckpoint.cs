@@ -151,12 +151,15 @@ public sealed class TrainingCheckpoint : IDisposable
             $"{call}: {optimizer.GetType().Name} does not derive from TorchSharp's OptimizerHelper, whose state_dict format the checkpoint stores", nameof(optimizer));
     }
 
-    static Tensor OptimizerBytes(OptimizerHelper optimizer)
+    static Tensor OptimizerBytes(OptimizerHelper optimizer) => tensor(OptimizerStateBytes(optimizer), ScalarType.Byte);
+
+    /// <summary>The optimizer's <c>save_state_dict</c> output (TorchSharp's format) as bytes.</summary>
+    internal static byte[] OptimizerStateBytes(OptimizerHelper optimizer)
     {
         var stream = new MemoryStream();
         using (var writer = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true))
             optimizer.save_state_dict(writer);
-        return tensor(stream.ToArray(), ScalarType.Byte);
+        return stream.ToArray();
     }
 
     /// <summary>The shapes of the optimizer's parameters in order, as JSON: [[out, in], [out], ...].</summary>
@@ -165,19 +168,9 @@ public sealed class TrainingCheckpoint : IDisposable
 
     static void CheckModel(nn.Module model, Dictionary<string, Tensor> state, string path)
     {
-        // StateDicts.LoadInto checks before it copies; run its check alone on a throwaway copy of
-        // nothing: compare names and shapes here with the same wording.
-        var own = model.state_dict();
-        var missing = own.Keys.Where(k => !state.ContainsKey(k)).ToList();
-        var unexpected = state.Keys.Where(k => !own.ContainsKey(k)).ToList();
-        var mismatched = own.Where(kv => state.TryGetValue(kv.Key, out var v) && !v.shape.SequenceEqual(kv.Value.shape))
-            .Select(kv => $"{kv.Key}: expected [{string.Join(", ", kv.Value.shape)}], got [{string.Join(", ", state[kv.Key].shape)}]").ToList();
+        var (missing, unexpected, mismatched) = StateDicts.Compare(model.state_dict(), state);
         if (missing.Count + unexpected.Count + mismatched.Count == 0) return;
-        var parts = new List<string>();
-        if (missing.Count > 0) parts.Add("missing keys: " + string.Join(", ", missing));
-        if (unexpected.Count > 0) parts.Add("unexpected keys: " + string.Join(", ", unexpected));
-        if (mismatched.Count > 0) parts.Add("size mismatch: " + string.Join("; ", mismatched));
-        throw new StateDictException($"TrainingCheckpoint.Load: {path} is a checkpoint of another model than this {model.GetType().Name}: {string.Join(". ", parts)}. Nothing was loaded.",
+        throw new StateDictException($"TrainingCheckpoint.Load: {path} is a checkpoint of another model than this {model.GetType().Name}: {StateDicts.Describe(missing, unexpected, mismatched)}. Nothing was loaded.",
             missing, unexpected, mismatched);
     }
 }

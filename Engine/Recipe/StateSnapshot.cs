@@ -55,10 +55,7 @@ public sealed class StateSnapshot : IDisposable
     public static byte[] OptimizerBytes(optim.Optimizer optimizer)
     {
         var helper = optimizer as OptimizerHelper ?? throw new ArgumentException($"StateSnapshot.OptimizerBytes: {optimizer.GetType().Name} is not an OptimizerHelper", nameof(optimizer));
-        var stream = new MemoryStream();
-        using (var writer = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true))
-            helper.save_state_dict(writer);
-        return stream.ToArray();
+        return Engine.Checkpoints.TrainingCheckpoint.OptimizerStateBytes(helper);
     }
 
     /// <summary>Puts the captured state back in place (same tensors, same optimizer object) and
