@@ -46,6 +46,7 @@ static class ChildCases
             () => Ops.Grad([ones(3).sum()], [ones(3, requires_grad: true)])[0],
             () => torch.autograd.grad([ones(3).sum()], [ones(3, requires_grad: true)])[0]),
         Engine.Tests.Training.ResumeChild.Case => Engine.Tests.Training.ResumeChild.Run(),
+        _ when Engine.Tests.Distributed.DistributedCases.Handles(name) => Engine.Tests.Distributed.DistributedCases.Run(name),
         _ => throw new ArgumentException($"no child case '{name}'"),
     };
 
