@@ -7,7 +7,8 @@ namespace Engine.Data;
 /// enumeration is one epoch:
 /// <code>
 /// for epoch in 1..E:
-///     order = randperm(N, generator)      (0, 1, ..., N-1 when not shuffled)
+///     order = randperm(N, generator)      (0, 1, ..., N-1 when not shuffled;
+///                                          sampler.Indices(epoch - 1) with options.Sampler, L of them)
 ///     for b in 0..batches-1:
 ///         idx = order[b*B : (b+1)*B]      (the last batch is smaller, or dropped with dropLast)
 ///         x, y = dataset[idx]             (index_select on the data's device)
@@ -29,6 +30,14 @@ namespace Engine.Data;
 /// <c>random_()</c> that TorchSharp cannot express, so those orders differ from Python's).
 /// TorchSharp's own <c>torch.utils.data.DataLoader(seed: s)</c> repeats one order every epoch,
 /// because it reseeds a <c>System.Random</c> each time (see DataLoaderTests).
+/// </para>
+/// <para>
+/// With <see cref="DataLoaderOptions.Sampler"/> (e.g. a <see cref="DistributedSampler"/>: this
+/// rank's shard of a data-parallel epoch) the sampler gives each epoch's L indices instead, and
+/// the loader must not shuffle. The loader hands the sampler its own 0-based epoch counter, so
+/// unlike PyTorch (where <c>sampler.set_epoch(epoch)</c> must be called before every epoch, or
+/// every epoch repeats the first order) each epoch gets its own order without any call. The
+/// generator, if any, draws nothing then.
 /// </para>
 /// <para>
 /// Batches are <c>index_select</c>s on the data's device (one device-side permutation per epoch,
@@ -81,6 +90,8 @@ public sealed class DataLoader : IBatchSource
     public bool DisposeBatches { get; }
     /// <summary>Number of samples, N.</summary>
     public long Count { get; }
+    /// <summary>Samples drawn per epoch: N, or the sampler's Length with <see cref="DataLoaderOptions.Sampler"/>.</summary>
+    public long SamplesPerEpoch { get; }
     /// <summary>The data set batches are drawn from.</summary>
     public IDataset Dataset => _dataset;
     public DataLoaderOptions Options => _options;
@@ -99,7 +110,8 @@ public sealed class DataLoader : IBatchSource
 
     /// <param name="dataset">The samples; the loader never disposes it.</param>
     /// <param name="generator">A CPU generator (<c>new Generator(seed)</c>) the epochs' orders are drawn from; null: torch's global generator.</param>
-    /// <exception cref="ArgumentException">Batch size not positive, an empty data set, a CUDA generator, or bad options.</exception>
+    /// <exception cref="ArgumentException">Batch size not positive, an empty data set, a CUDA generator, or bad
+    /// options (a sampler with shuffle, or one that draws no samples).</exception>
     public DataLoader(IDataset dataset, long batchSize, bool shuffle = true, bool dropLast = false,
         Generator? generator = null, bool disposeBatches = true, DataLoaderOptions? options = null)
     {
@@ -115,11 +127,19 @@ public sealed class DataLoader : IBatchSource
             throw new ArgumentOutOfRangeException(nameof(options), options.Workers, "DataLoader: Workers must be 0 (no background threads) or more");
         if (options.Workers > 0 && options.PrefetchFactor < 1)
             throw new ArgumentOutOfRangeException(nameof(options), options.PrefetchFactor, $"DataLoader: PrefetchFactor must be at least 1 with {options.Workers} workers");
+        if (options.Sampler is { } sampler)
+        {
+            if (shuffle)
+                throw new ArgumentException($"DataLoader: the sampler option ({sampler.GetType().Name}) is mutually exclusive with shuffle; the sampler sets the order, pass shuffle: false", nameof(shuffle));
+            if (sampler.Length < 1)
+                throw new ArgumentException($"DataLoader: the sampler ({sampler.GetType().Name}) draws {sampler.Length} samples per epoch; it needs at least one", nameof(options));
+        }
         _dataset = dataset;
         _generator = generator;
         _options = options;
         _augmentationGenerators = BatchTransform.GeneratorsOf(options.Augmentation);
         Count = dataset.Count;
+        SamplesPerEpoch = options.Sampler?.Length ?? dataset.Count;
         BatchSize = batchSize;
         Shuffle = shuffle;
         DropLast = dropLast;
@@ -136,12 +156,14 @@ public sealed class DataLoader : IBatchSource
         return new TensorDataset(inputs, targets);
     }
 
-    /// <summary>Batches per epoch: ceil(N / B), or floor(N / B) with <see cref="DropLast"/>.</summary>
-    public long Batches => DropLast ? Count / BatchSize : (Count + BatchSize - 1) / BatchSize;
+    /// <summary>Batches per epoch: ceil(L / B), or floor(L / B) with <see cref="DropLast"/>, for the
+    /// L = <see cref="SamplesPerEpoch"/> samples of an epoch (N without a sampler).</summary>
+    public long Batches => DropLast ? SamplesPerEpoch / BatchSize : (SamplesPerEpoch + BatchSize - 1) / BatchSize;
 
     /// <summary>The position: within an epoch, its number, the batches handed out and the
     /// generator's state at its start; between epochs, the next epoch's number, 0 and the
-    /// generator's current state.</summary>
+    /// generator's current state. A sampler's order is a function of the epoch number, so the
+    /// epoch is all that it needs.</summary>
     public DataLoaderState State => _inEpoch
         ? new DataLoaderState(_epoch, _handedOut, _epochStartState?.ToArray()) { AugmentationStates = AugmentationStatesBefore(_handedOut) }
         : new DataLoaderState(_epoch, _resumeBatch, GeneratorBytes()) { AugmentationStates = AugmentationStatesBefore(-1) };
@@ -235,7 +257,9 @@ public sealed class DataLoader : IBatchSource
         Prefetcher? prefetcher = null;
         try
         {
-            if (Shuffle)
+            if (_options.Sampler is { } sampler)
+                order = SamplerOrder(sampler, _epoch);
+            else if (Shuffle)
             {
                 // PyTorch's _BaseDataLoaderIter base seed: one random64 draw (range >= 2^32).
                 if (_generator is not null) randint(0, long.MaxValue, [], ScalarType.Int64, CPU, generator: _generator).Dispose();
@@ -281,6 +305,25 @@ public sealed class DataLoader : IBatchSource
 
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
 
+    /// <summary>The sampler's indices for <paramref name="epoch"/>, checked against what the data
+    /// set's gather expects (a custom data set may not check) and kept for the epoch on the data's
+    /// device. One min/max read per epoch.</summary>
+    Tensor SamplerOrder(IIndexSampler sampler, long epoch)
+    {
+        using var scope = NewDisposeScope();
+        var indices = sampler.Indices(epoch);
+        string what = $"DataLoader: the sampler ({sampler.GetType().Name}) gave epoch {epoch}";
+        if (indices.dtype != ScalarType.Int64 || indices.dim() != 1 || indices.shape[0] != SamplesPerEpoch)
+            throw new InvalidOperationException($"{what} indices of {indices.dtype} [{string.Join(", ", indices.shape)}]; expected Int64 [{SamplesPerEpoch}] (its Length)");
+        long min = indices.min().item<long>(), max = indices.max().item<long>();
+        if (min < 0 || max >= Count)
+            throw new InvalidOperationException($"{what} indices in [{min}, {max}]; the data set holds {Count} samples, expected indices in [0, {Count - 1}]");
+        var device = _dataset is TensorDataset td ? td.Inputs.device : CPU;
+        bool there = indices.device.type == device.type && (device.type == DeviceType.CPU || indices.device.index == device.index);
+        var order = there ? indices.alias() : indices.to(device);
+        return order.DetachFromDisposeScope();
+    }
+
     /// <summary>Batch b, made in the caller's current dispose scope; what it replaces on the way
     /// (a CPU batch moved to the device, a transform's input) is disposed here.</summary>
     internal (Tensor Input, Tensor Target) Prepare(long b, Tensor? order) => Prepare(b, order, null);
@@ -288,7 +331,7 @@ public sealed class DataLoader : IBatchSource
     /// <summary>Batch b; <paramref name="inTurn"/> wraps the transforms so workers run them in batch order.</summary>
     internal (Tensor Input, Tensor Target) Prepare(long b, Tensor? order, Func<Func<(Tensor, Tensor)>, (Tensor, Tensor)>? inTurn)
     {
-        long start = b * BatchSize, length = Math.Min(BatchSize, Count - start);
+        long start = b * BatchSize, length = Math.Min(BatchSize, SamplesPerEpoch - start);
         (Tensor X, Tensor Y) batch;
         if (order is null && _dataset is TensorDataset td)
             batch = td.Narrow(start, length);

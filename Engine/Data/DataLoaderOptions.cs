@@ -33,4 +33,12 @@ public sealed record DataLoaderOptions
     /// <summary>PyTorch's <c>prefetch_factor</c>: batches prepared ahead per worker (default 2), so at
     /// most Workers × PrefetchFactor batches wait in memory.</summary>
     public int PrefetchFactor { get; init; } = 2;
+
+    /// <summary>PyTorch's <c>sampler</c>: which samples each epoch draws, in what order (e.g. a
+    /// <see cref="DistributedSampler"/> for this rank's shard). The loader's epoch e (0-based,
+    /// counting from its construction or its restored state) takes <c>Sampler.Indices(e)</c>, so the
+    /// epoch number reaches the sampler without a <c>set_epoch</c> call; an epoch has
+    /// <c>Sampler.Length</c> samples. Mutually exclusive with the loader's <c>shuffle</c> (give
+    /// <c>shuffle: false</c>); null: the loader's own order (randperm or 0..N-1).</summary>
+    public IIndexSampler? Sampler { get; init; }
 }

@@ -10,6 +10,8 @@ namespace Engine.Data;
 /// Between epochs Batch is 0 and GeneratorState the generator's current state. A state read after
 /// an epoch's last batch, inside its loop, has Batch = batches: the restored loader's next
 /// enumeration yields nothing and ends that epoch, as the uninterrupted loop would have.
+/// With a <see cref="DataLoaderOptions.Sampler"/> the epoch's order is the sampler's
+/// <c>Indices(Epoch)</c>, recomputed on restore: no generator state is involved.
 /// <see cref="AugmentationStates"/> holds the states of the augmentation's own generators (an
 /// <see cref="IRandomTransform"/>) as they were before the next batch the consumer sees was
 /// augmented, whether or not workers had augmented it already.
