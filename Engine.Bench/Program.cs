@@ -55,6 +55,8 @@ if (parts.Contains("optim")) OptimizerSteps.Run(h, name => cases is null || case
 if (parts.Contains("epoch")) MnistEpoch.RunAll(h, data, epochs, name => cases is null || cases.Contains(name));
 // Not in the default set (a CNN epoch takes a minute): --only cnn [--cases cnn_engine,...].
 if (parts.Contains("cnn")) MnistCnnEpoch.RunAll(h, data, epochs, name => cases is null || cases.Contains(name));
+// Under mpirun (scripts/launch.sh N ... --only allreduce [--cases floor,sweep,step]): Engine.Bench/Distributed/.
+if (parts.Contains("allreduce")) Engine.Bench.Distributed.AllReduceBench.Run(h, data, name => cases is null || cases.Contains(name));
 
 if (jsonPath is not null)
 {

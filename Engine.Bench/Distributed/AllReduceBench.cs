@@ -1,0 +1,340 @@
+using System.Diagnostics;
+using System.Reflection;
+using System.Runtime.Loader;
+using Engine.Distributed;
+using Parameter = TorchSharp.Modules.Parameter;
+
+namespace Engine.Bench.Distributed;
+
+/// <summary>
+/// Data-parallel communication through Engine's <see cref="ProcessGroup"/>, run under mpirun
+/// (<c>scripts/launch.sh N dotnet Engine.Bench.dll --only allreduce [--cases floor,sweep,step]</c>;
+/// <c>scripts/bench_distributed.sh</c> runs the whole set and writes RESULTS.md). Parts:
+/// <list type="bullet">
+/// <item><b>floor</b>: the memory bandwidth a loopback all-reduce cannot beat (shared-memory MPI
+/// moves every byte through memory): <c>dst.copy_(src)</c> of 400 MB float32 on one intra-op
+/// thread, on rank 0 alone (the others sleep in a barrier) and on every rank at once (what the
+/// ranks of one all-reduce share), counted as 2 × 400 MB (read + write) per copy;</item>
+/// <item><b>sweep</b>: <c>AllReduce(t, ReduceOp.Sum)</c> of float32 tensors of 4 B … 256 MiB
+/// (powers of 4), of the mnist-cnn recipe's gradient (its parameter count × 4 B) and of a
+/// 100M-parameter model's (400 MB), with <see cref="ProcessGroup.CheckCollectives"/> on and
+/// off timed in alternation. Each repeat starts after a barrier and times a fixed number of calls
+/// (the same on every rank: a count chosen from the size, never from a clock, or the ranks would
+/// call different numbers of collectives); a repeat's time is the slowest rank's. Reported as
+/// nccl-tests does: algorithm bandwidth algbw = S / t, bus bandwidth busbw = algbw · 2(n−1)/n
+/// (the bytes each rank sends in a ring all-reduce, per second);</item>
+/// <item><b>step</b>: one training step of the recipe's CNN (the model built by the recipe's own
+/// <c>MnistCnn.Cnn</c>, loaded from Recipes.dll): augmentation → forward → cross-entropy →
+/// backward → gradients packed into one flat buffer → <c>AllReduce(flat, Average)</c> → unpacked →
+/// AdamW, batch 128 in total (128 / n per rank, <see cref="Engine.Data.DistributedSampler"/>),
+/// with the time of each phase; the communication share is the all-reduce's time / step time
+/// (it includes waiting for the slower rank, as a profiler would show it).</item>
+/// </list>
+/// Rank 0 prints a readable line per result and a tab-separated line starting with <c>@</c> that
+/// <c>Engine.Bench/Distributed/report.py</c> pools over runs.
+/// </summary>
+static class AllReduceBench
+{
+    const long FloorElements = 100_000_000; // 400 MB float32
+    const long HundredMillion = 100_000_000;
+
+    public static void Run(Harness h, string data, Func<string, bool> want)
+    {
+        var pg = ProcessGroup.Init();
+        try
+        {
+            Say(pg, $"allreduce bench: {pg.WorldSize} rank(s), {get_num_threads()} intra-op thread(s) per rank, {Environment.ProcessorCount} cores; {pg.LibraryVersion.Split('\n')[0].Trim()}");
+            Say(pg, $"@meta\tworld={pg.WorldSize}\tthreads={get_num_threads()}\tcores={Environment.ProcessorCount}\tload={LoadAverage()}");
+            var cnnParameters = CountParameters(RecipeCnn());
+            Say(pg, $"mnist-cnn recipe model (MnistCnn.Cnn(\"16,M,32,M,64,M\", 128, 0.25)): {cnnParameters:N0} parameters = {cnnParameters * 4:N0} B of float32 gradients");
+            Say(pg, $"@params\t{cnnParameters}");
+            if (want("floor")) Floor(pg, h);
+            if (want("sweep")) Sweep(pg, h, cnnParameters);
+            if (want("step")) Step(pg, h, data);
+        }
+        finally
+        {
+            pg.Dispose();
+        }
+    }
+
+    // ------------------------------------------------------------------ floor
+
+    static void Floor(ProcessGroup pg, Harness h)
+    {
+        int threads = get_num_threads();
+        torch.set_num_threads(1);
+        try
+        {
+            using var src = rand(FloorElements);
+            using var dst = zeros(FloorElements);
+            dst.copy_(src); // first touch of every page outside the timing
+            int reps = Math.Max(3, Math.Min(h.Repeats, 7));
+            // Rank 0 alone: the others wait in the barrier that ends the measurement (it sleeps after 5 ms).
+            var alone = new double[reps];
+            if (pg.IsMain)
+                for (int r = 0; r < reps; r++) alone[r] = Time(() => dst.copy_(src));
+            pg.Barrier();
+            var together = new double[reps];
+            for (int r = 0; r < reps; r++)
+            {
+                pg.Barrier();
+                together[r] = Time(() => dst.copy_(src));
+            }
+            together = MaxOverRanks(pg, together);
+            double bytes = 2.0 * FloorElements * 4;
+            if (pg.IsMain)
+            {
+                Report(pg, "copy_ 400 MB, 1 thread, rank 0 alone", alone, bytes);
+                if (pg.WorldSize > 1) Report(pg, $"copy_ 400 MB, 1 thread, {pg.WorldSize} ranks at once (slowest)", together, bytes);
+            }
+        }
+        finally
+        {
+            torch.set_num_threads(threads);
+        }
+
+        static void Report(ProcessGroup pg, string what, double[] s, double bytes)
+        {
+            var (med, min, max) = Stats(s);
+            Say(pg, $"  floor: {what}: {Harness.Format(med)} median ({Harness.Format(min)}..{Harness.Format(max)}), {bytes / med / 1e9:F2} GB/s read+write");
+            Say(pg, $"@floor\t{what}\t{bytes}\t{s.Length}\t{med}\t{min}\t{max}");
+        }
+    }
+
+    // ------------------------------------------------------------------ sweep
+
+    static void Sweep(ProcessGroup pg, Harness h, long cnnParameters)
+    {
+        var counts = new SortedSet<long> { cnnParameters, HundredMillion };
+        for (long c = 1; c <= 1L << 26; c *= 4) counts.Add(c); // 4 B … 256 MiB
+        int n = pg.WorldSize;
+        Say(pg, $"all-reduce float32 Sum, {n} rank(s): time per call (slowest rank, median over repeats), algbw = S/t, busbw = algbw·2(n−1)/n");
+        foreach (long count in counts)
+        {
+            long bytes = count * 4;
+            // Calls per repeat: about 16 MB of payload per repeat, 1..500 calls; large sizes few repeats.
+            int iters = (int)Math.Clamp((16L << 20) / bytes, 1, 500);
+            int reps = bytes >= 64L << 20 ? Math.Min(h.Repeats, 5) : h.Repeats;
+            iters = Math.Max(1, (int)Math.Round(iters * h.Scale));
+            using var t = zeros(count);
+            // Correctness once: rank r contributes r + 1 everywhere; the sum is n(n+1)/2.
+            t.fill_(pg.Rank + 1);
+            pg.AllReduce(t, ReduceOp.Sum);
+            float expect = n * (n + 1) / 2f;
+            if (t[0].item<float>() != expect || t[count - 1].item<float>() != expect)
+                throw new InvalidOperationException($"AllReduceBench: all-reduce of {count} elements gave {t[0].item<float>()}, {t[count - 1].item<float>()}; expected {expect}");
+            t.zero_(); // zeros stay zeros: no growth to inf or denormals over repeated sums
+            var on = new double[reps];
+            var off = new double[reps];
+            foreach (bool check in new[] { true, false }) // warm-up, both settings
+            {
+                pg.CheckCollectives = check;
+                for (int i = 0; i < Math.Min(iters, 3); i++) pg.AllReduce(t, ReduceOp.Sum);
+            }
+            for (int r = 0; r < reps; r++)
+                foreach (bool check in r % 2 == 0 ? new[] { true, false } : new[] { false, true })
+                {
+                    pg.CheckCollectives = true;
+                    pg.Barrier();
+                    pg.CheckCollectives = check;
+                    long t0 = Stopwatch.GetTimestamp();
+                    for (int i = 0; i < iters; i++) pg.AllReduce(t, ReduceOp.Sum);
+                    double s = Stopwatch.GetElapsedTime(t0).TotalSeconds / iters;
+                    (check ? on : off)[r] = s;
+                }
+            pg.CheckCollectives = true;
+            on = MaxOverRanks(pg, on);
+            off = MaxOverRanks(pg, off);
+            foreach (var (check, s) in new[] { (true, on), (false, off) })
+            {
+                var (med, min, max) = Stats(s);
+                double algbw = bytes / med, busbw = n > 1 ? algbw * 2 * (n - 1) / n : double.NaN;
+                Say(pg, $"  {Bytes(bytes),10} check {(check ? "on " : "off")}: {Harness.Format(med),12} median ({Harness.Format(min)}..{Harness.Format(max)}), " +
+                        $"algbw {algbw / 1e9:F3} GB/s, busbw {busbw / 1e9:F3} GB/s  ({iters} calls × {reps} repeats)");
+                Say(pg, $"@allreduce\t{n}\t{(check ? 1 : 0)}\t{bytes}\t{iters}\t{reps}\t{med}\t{min}\t{max}");
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ step
+
+    static void Step(ProcessGroup pg, Harness h, string folder)
+    {
+        if (!MnistEpoch.Available(folder))
+        {
+            Say(pg, $"step: no MNIST in {folder} (scripts/get-mnist.sh); skipped");
+            return;
+        }
+        const int GlobalBatch = 128;
+        int n = pg.WorldSize;
+        if (GlobalBatch % n != 0) throw new ArgumentException($"AllReduceBench step: the global batch {GlobalBatch} does not split over {n} ranks");
+        int batch = GlobalBatch / n;
+        using var train = Engine.Data.Mnist.Load(folder, train: true);
+        manual_seed(0);
+        using var model = RecipeCnn();
+        var parameters = model.parameters().ToList();
+        using (no_grad()) foreach (var p in parameters) pg.Broadcast(p, 0); // same start on every rank, as DDP does
+        long total = parameters.Sum(p => p.numel());
+        using var flat = zeros(total);
+        var views = new List<(Parameter P, Tensor Slice)>();
+        long at = 0;
+        foreach (var p in parameters)
+        {
+            views.Add((p, flat.narrow(0, at, p.numel()).view(p.shape)));
+            at += p.numel();
+        }
+        using var optimizer = new Engine.Optim.AdamW(Engine.Optim.ParamGroupSpec.WeightDecaySplit(model, 5e-4), lr: 3e-3);
+        using var augment = new Engine.Regularization.ImageAugmentation(
+            new Engine.Regularization.AugmentationOptions { RotationDegrees = 10, Zoom = 0.1, Translation = 0.1 }, (ulong)pg.Rank);
+        var sampler = new Engine.Data.DistributedSampler(train.Count, n, pg.Rank, shuffle: true, seed: 0, dropLast: true);
+        var loader = new Engine.Data.DataLoader(train.Images, train.Labels, batch, shuffle: false, dropLast: true,
+            options: new Engine.Data.DataLoaderOptions { Sampler = sampler });
+        model.train();
+        augment.train(true);
+        pg.CheckCollectives = false; // a training step's fixed pattern, as a data-parallel loop runs it
+
+        int stepsPerRepeat = Math.Max(2, (int)Math.Round(20 * h.Scale));
+        int reps = Math.Max(3, Math.Min(h.Repeats, 9));
+        int warmup = 20;
+        // Per repeat: step, compute (augment + forward + loss + backward), pack + unpack, all-reduce, optimizer.
+        var phase = new double[5][];
+        for (int k = 0; k < 5; k++) phase[k] = new double[reps];
+        using var batches = Batches(loader).GetEnumerator();
+        using var lossSum = zeros(1);
+        for (int s = -warmup; s < reps * stepsPerRepeat; s++)
+        {
+            int r = s < 0 ? -1 : s / stepsPerRepeat;
+            batches.MoveNext(); // outside the scope: the loader disposes its batches itself
+            var (x, y) = batches.Current;
+            using var scope = NewDisposeScope();
+            long t0 = Stopwatch.GetTimestamp();
+            var input = augment.forward(x);
+            optimizer.zero_grad();
+            var loss = Engine.Losses.Loss.CrossEntropy(model.forward(input), y);
+            loss.backward();
+            long t1 = Stopwatch.GetTimestamp();
+            using (no_grad()) foreach (var (p, slice) in views) slice.copy_(p.grad!);
+            long t2 = Stopwatch.GetTimestamp();
+            pg.AllReduce(flat, ReduceOp.Average);
+            long t3 = Stopwatch.GetTimestamp();
+            using (no_grad()) foreach (var (p, slice) in views) p.grad!.copy_(slice);
+            long t4 = Stopwatch.GetTimestamp();
+            optimizer.step();
+            long t5 = Stopwatch.GetTimestamp();
+            lossSum.add_(loss.detach());
+            if (r < 0) continue;
+            double f = Stopwatch.Frequency * (double)stepsPerRepeat;
+            phase[0][r] += (t5 - t0) / f;
+            phase[1][r] += (t1 - t0) / f;
+            phase[2][r] += (t2 - t1 + t4 - t3) / f;
+            phase[3][r] += (t3 - t2) / f;
+            phase[4][r] += (t5 - t4) / f;
+        }
+        pg.CheckCollectives = true;
+        // The ranks are in lockstep (each step's all-reduce waits for all): step time = the slowest
+        // rank's; the phases are averaged over ranks.
+        var stepMax = MaxOverRanks(pg, phase[0]);
+        var means = phase.Skip(1).Select(p => MeanOverRanks(pg, p)).ToArray();
+        var stepMean = MeanOverRanks(pg, phase[0]);
+        bool same = SameOverRanks(pg, parameters);
+        var (med, min, max) = Stats(stepMax);
+        double compute = Stats(means[0]).Median, pack = Stats(means[1]).Median, comm = Stats(means[2]).Median, optim = Stats(means[3]).Median;
+        double share = Stats(means[2].Zip(stepMean, (c, st) => c / st).ToArray()).Median;
+        Say(pg, $"step: mnist-cnn, {n} rank(s) × {get_num_threads()} thread(s), batch {batch} per rank ({GlobalBatch} total), {stepsPerRepeat} steps × {reps} repeats:");
+        Say(pg, $"  step {Harness.Format(med)} median ({Harness.Format(min)}..{Harness.Format(max)}); compute {Harness.Format(compute)}, pack+unpack {Harness.Format(pack)}, " +
+                $"all-reduce {Harness.Format(comm)} ({share:P1} of the step), optimizer {Harness.Format(optim)}; {GlobalBatch / med:F0} samples/s; " +
+                $"parameters identical across ranks after training: {(same ? "yes" : "NO")}; mean loss {lossSum.item<float>() / (warmup + reps * stepsPerRepeat):F3}");
+        Say(pg, $"@step\t{n}\t{get_num_threads()}\t{batch}\t{stepsPerRepeat}\t{reps}\t{med}\t{min}\t{max}\t{compute}\t{pack}\t{comm}\t{optim}\t{share}\t{(same ? 1 : 0)}");
+    }
+
+    static IEnumerable<(Tensor X, Tensor Y)> Batches(Engine.Data.DataLoader loader)
+    {
+        while (true)
+            foreach (var b in loader) yield return b;
+    }
+
+    /// <summary>True when every rank holds the same parameters (compared by their sum in float64).</summary>
+    static bool SameOverRanks(ProcessGroup pg, List<Parameter> parameters)
+    {
+        using var sums = stack(parameters.Select(p => p.detach().to(ScalarType.Float64).sum()).ToArray());
+        using var hi = sums.clone();
+        using var lo = sums.clone();
+        pg.AllReduce(hi, ReduceOp.Max);
+        pg.AllReduce(lo, ReduceOp.Min);
+        return hi.equal(lo).item<bool>();
+    }
+
+    // ------------------------------------------------------------------ the recipe's model
+
+    /// <summary>The mnist-cnn recipe's model, built by the recipe's own <c>Engine.Recipes.MnistCnn.Cnn</c>
+    /// from Recipes.dll (built with Engine.sln), so the parameter count is the recipe's, not a copy's.</summary>
+    static nn.Module<Tensor, Tensor> RecipeCnn()
+    {
+        var path = RecipesAssembly();
+        var assembly = AssemblyLoadContext.Default.Assemblies.FirstOrDefault(a => a.GetName().Name == "Recipes")
+                       ?? AssemblyLoadContext.Default.LoadFromAssemblyPath(path);
+        var cnn = assembly.GetType("Engine.Recipes.MnistCnn")?.GetMethod("Cnn", BindingFlags.Public | BindingFlags.Static, [typeof(string), typeof(int), typeof(double)])
+                  ?? throw new InvalidOperationException($"AllReduceBench: {path} has no Engine.Recipes.MnistCnn.Cnn(string, int, double)");
+        return (nn.Module<Tensor, Tensor>)cnn.Invoke(null, ["16,M,32,M,64,M", 128, 0.25])!;
+    }
+
+    static string RecipesAssembly()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "Engine.sln")))
+            {
+                var path = Path.Combine(dir.FullName, "Recipes", "bin", "Release", "net10.0", "Recipes.dll");
+                if (File.Exists(path)) return path;
+                throw new FileNotFoundException($"AllReduceBench: {path} is missing; build the solution first (dotnet build Engine.sln -c Release)");
+            }
+        throw new DirectoryNotFoundException($"AllReduceBench: no Engine.sln above {AppContext.BaseDirectory}");
+    }
+
+    static long CountParameters(nn.Module<Tensor, Tensor> model)
+    {
+        using (model) return model.parameters().Sum(p => p.numel());
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    static double Time(Action body)
+    {
+        long t0 = Stopwatch.GetTimestamp();
+        body();
+        return Stopwatch.GetElapsedTime(t0).TotalSeconds;
+    }
+
+    static double[] MaxOverRanks(ProcessGroup pg, double[] values) => OverRanks(pg, values, ReduceOp.Max);
+    static double[] MeanOverRanks(ProcessGroup pg, double[] values) => OverRanks(pg, values, ReduceOp.Average);
+
+    static double[] OverRanks(ProcessGroup pg, double[] values, ReduceOp op)
+    {
+        using var t = tensor(values, ScalarType.Float64);
+        pg.AllReduce(t, op);
+        return t.data<double>().ToArray();
+    }
+
+    static (double Median, double Min, double Max) Stats(double[] values)
+    {
+        var s = (double[])values.Clone();
+        Array.Sort(s);
+        int m = s.Length / 2;
+        return (s.Length % 2 == 1 ? s[m] : 0.5 * (s[m - 1] + s[m]), s[0], s[^1]);
+    }
+
+    static string Bytes(long b) => b switch
+    {
+        >= 1L << 20 when b % (1L << 20) == 0 => $"{b >> 20} MiB",
+        >= 1_000_000 => $"{b / 1e6:0.###} MB",
+        >= 1L << 10 when b % (1L << 10) == 0 => $"{b >> 10} KiB",
+        _ => $"{b} B",
+    };
+
+    static string LoadAverage() => File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Trim() : "";
+
+    static void Say(ProcessGroup pg, string line)
+    {
+        if (pg.IsMain) Console.WriteLine(line);
+    }
+}
