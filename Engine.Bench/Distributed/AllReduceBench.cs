@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Reflection;
+using System.Runtime.InteropServices;
 using System.Runtime.Loader;
 using Engine.Distributed;
 using Parameter = TorchSharp.Modules.Parameter;
@@ -98,7 +99,7 @@ static class AllReduceBench
         {
             var (med, min, max) = Stats(s);
             Say(pg, $"  floor: {what}: {Harness.Format(med)} median ({Harness.Format(min)}..{Harness.Format(max)}), {bytes / med / 1e9:F2} GB/s read+write");
-            Say(pg, $"@floor\t{what}\t{bytes}\t{s.Length}\t{med}\t{min}\t{max}");
+            Say(pg, $"@floor\t{what}\t{bytes}\t{s.Length}\t{med}\t{min}\t{max}\t{Join(s)}");
         }
     }
 
@@ -125,34 +126,73 @@ static class AllReduceBench
             if (t[0].item<float>() != expect || t[count - 1].item<float>() != expect)
                 throw new InvalidOperationException($"AllReduceBench: all-reduce of {count} elements gave {t[0].item<float>()}, {t[count - 1].item<float>()}; expected {expect}");
             t.zero_(); // zeros stay zeros: no growth to inf or denormals over repeated sums
-            var on = new double[reps];
-            var off = new double[reps];
-            foreach (bool check in new[] { true, false }) // warm-up, both settings
-            {
-                pg.CheckCollectives = check;
-                for (int i = 0; i < Math.Min(iters, 3); i++) pg.AllReduce(t, ReduceOp.Sum);
-            }
+            // Variants, alternated within each repeat: Engine with the call check on, off, and Open
+            // MPI's blocking MPI_Allreduce called directly (the library's own path, for reference).
+            string[] variants = ["on", "off", "mpi"];
+            var times = variants.ToDictionary(v => v, _ => new double[reps]);
+            foreach (var v in variants) // warm-up
+                for (int i = 0; i < Math.Min(iters, 3); i++) Call(pg, v, t);
             for (int r = 0; r < reps; r++)
-                foreach (bool check in r % 2 == 0 ? new[] { true, false } : new[] { false, true })
+                for (int k = 0; k < variants.Length; k++)
                 {
+                    var v = variants[(k + r) % variants.Length];
                     pg.CheckCollectives = true;
                     pg.Barrier();
-                    pg.CheckCollectives = check;
                     long t0 = Stopwatch.GetTimestamp();
-                    for (int i = 0; i < iters; i++) pg.AllReduce(t, ReduceOp.Sum);
-                    double s = Stopwatch.GetElapsedTime(t0).TotalSeconds / iters;
-                    (check ? on : off)[r] = s;
+                    for (int i = 0; i < iters; i++) Call(pg, v, t);
+                    times[v][r] = Stopwatch.GetElapsedTime(t0).TotalSeconds / iters;
                 }
             pg.CheckCollectives = true;
-            on = MaxOverRanks(pg, on);
-            off = MaxOverRanks(pg, off);
-            foreach (var (check, s) in new[] { (true, on), (false, off) })
+            foreach (var v in variants)
             {
-                var (med, min, max) = Stats(s);
+                var slowest = MaxOverRanks(pg, times[v]);
+                var (med, min, max) = Stats(slowest);
                 double algbw = bytes / med, busbw = n > 1 ? algbw * 2 * (n - 1) / n : double.NaN;
-                Say(pg, $"  {Bytes(bytes),10} check {(check ? "on " : "off")}: {Harness.Format(med),12} median ({Harness.Format(min)}..{Harness.Format(max)}), " +
+                Say(pg, $"  {Bytes(bytes),10} {Label(v),-22}: {Harness.Format(med),12} median ({Harness.Format(min)}..{Harness.Format(max)}), " +
                         $"algbw {algbw / 1e9:F3} GB/s, busbw {busbw / 1e9:F3} GB/s  ({iters} calls × {reps} repeats)");
-                Say(pg, $"@allreduce\t{n}\t{(check ? 1 : 0)}\t{bytes}\t{iters}\t{reps}\t{med}\t{min}\t{max}");
+                Say(pg, $"@allreduce\t{n}\t{v}\t{bytes}\t{iters}\t{reps}\t{med}\t{min}\t{max}\t{Join(slowest)}");
+            }
+        }
+    }
+
+    static string Label(string variant) => variant switch
+    {
+        "on" => "AllReduce, check on",
+        "off" => "AllReduce, check off",
+        _ => "MPI_Allreduce (raw)",
+    };
+
+    static void Call(ProcessGroup pg, string variant, Tensor t)
+    {
+        if (variant == "mpi")
+        {
+            RawMpi.Allreduce(t);
+            return;
+        }
+        pg.CheckCollectives = variant == "on";
+        pg.AllReduce(t, ReduceOp.Sum);
+    }
+
+    /// <summary>Open MPI's blocking <c>MPI_Allreduce(MPI_IN_PLACE, t, n, MPI_FLOAT, MPI_SUM,
+    /// MPI_COMM_WORLD)</c>, bound here by symbol (the handles are the addresses of Open MPI's
+    /// exported globals, as in Engine/Distributed/Mpi.cs): the library's own blocking path
+    /// (coll/tuned), against which Engine's nonblocking, polled path is compared.</summary>
+    static unsafe class RawMpi
+    {
+        static readonly IntPtr Lib = NativeLibrary.Load("libmpi.so.40");
+        static readonly delegate* unmanaged<IntPtr, IntPtr, int, IntPtr, IntPtr, IntPtr, int> MpiAllreduce =
+            (delegate* unmanaged<IntPtr, IntPtr, int, IntPtr, IntPtr, IntPtr, int>)NativeLibrary.GetExport(Lib, "MPI_Allreduce");
+        static readonly IntPtr World = NativeLibrary.GetExport(Lib, "ompi_mpi_comm_world");
+        static readonly IntPtr Float = NativeLibrary.GetExport(Lib, "ompi_mpi_float");
+        static readonly IntPtr Sum = NativeLibrary.GetExport(Lib, "ompi_mpi_op_sum");
+
+        /// <summary>In place on a contiguous float32 CPU tensor of under 2 GB (its byte span).</summary>
+        public static void Allreduce(Tensor t)
+        {
+            fixed (byte* data = t.bytes)
+            {
+                int rc = MpiAllreduce(1 /* MPI_IN_PLACE */, (IntPtr)data, checked((int)t.numel()), Float, Sum, World);
+                if (rc != 0) throw new InvalidOperationException($"AllReduceBench: MPI_Allreduce returned {rc}");
             }
         }
     }
@@ -245,7 +285,7 @@ static class AllReduceBench
         Say(pg, $"  step {Harness.Format(med)} median ({Harness.Format(min)}..{Harness.Format(max)}); compute {Harness.Format(compute)}, pack+unpack {Harness.Format(pack)}, " +
                 $"all-reduce {Harness.Format(comm)} ({share:P1} of the step), optimizer {Harness.Format(optim)}; {GlobalBatch / med:F0} samples/s; " +
                 $"parameters identical across ranks after training: {(same ? "yes" : "NO")}; mean loss {lossSum.item<float>() / (warmup + reps * stepsPerRepeat):F3}");
-        Say(pg, $"@step\t{n}\t{get_num_threads()}\t{batch}\t{stepsPerRepeat}\t{reps}\t{med}\t{min}\t{max}\t{compute}\t{pack}\t{comm}\t{optim}\t{share}\t{(same ? 1 : 0)}");
+        Say(pg, $"@step\t{n}\t{get_num_threads()}\t{batch}\t{stepsPerRepeat}\t{reps}\t{med}\t{min}\t{max}\t{compute}\t{pack}\t{comm}\t{optim}\t{share}\t{(same ? 1 : 0)}\t{Join(stepMax)}\t{Join(means[2])}");
     }
 
     static IEnumerable<(Tensor X, Tensor Y)> Batches(Engine.Data.DataLoader loader)
@@ -262,7 +302,7 @@ static class AllReduceBench
         using var lo = sums.clone();
         pg.AllReduce(hi, ReduceOp.Max);
         pg.AllReduce(lo, ReduceOp.Min);
-        return hi.equal(lo).item<bool>();
+        return hi.eq(lo).all().item<bool>();
     }
 
     // ------------------------------------------------------------------ the recipe's model
@@ -330,6 +370,8 @@ static class AllReduceBench
         >= 1L << 10 when b % (1L << 10) == 0 => $"{b >> 10} KiB",
         _ => $"{b} B",
     };
+
+    static string Join(double[] values) => string.Join(",", values.Select(v => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture)));
 
     static string LoadAverage() => File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Trim() : "";
 
