@@ -126,9 +126,11 @@ static class AllReduceBench
             if (t[0].item<float>() != expect || t[count - 1].item<float>() != expect)
                 throw new InvalidOperationException($"AllReduceBench: all-reduce of {count} elements gave {t[0].item<float>()}, {t[count - 1].item<float>()}; expected {expect}");
             t.zero_(); // zeros stay zeros: no growth to inf or denormals over repeated sums
-            // Variants, alternated within each repeat: Engine with the call check on, off, and Open
-            // MPI's blocking MPI_Allreduce called directly (the library's own path, for reference).
-            string[] variants = ["on", "off", "mpi"];
+            // Variants, alternated within each repeat: Engine with the call check on, off; Open MPI
+            // called directly: MPI_Iallreduce + MPI_Wait (Engine's nonblocking algorithm, libnbc,
+            // progressed by MPI's own blocking wait instead of Engine's polling loop) and the
+            // blocking MPI_Allreduce (coll/tuned's algorithms): the library's own paths, for reference.
+            string[] variants = ["on", "off", "nbc", "mpi"];
             var times = variants.ToDictionary(v => v, _ => new double[reps]);
             foreach (var v in variants) // warm-up
                 for (int i = 0; i < Math.Min(iters, 3); i++) Call(pg, v, t);
@@ -159,40 +161,56 @@ static class AllReduceBench
     {
         "on" => "AllReduce, check on",
         "off" => "AllReduce, check off",
+        "nbc" => "MPI_Iallreduce+MPI_Wait",
         _ => "MPI_Allreduce (raw)",
     };
 
     static void Call(ProcessGroup pg, string variant, Tensor t)
     {
-        if (variant == "mpi")
+        if (variant is "mpi" or "nbc")
         {
-            RawMpi.Allreduce(t);
+            RawMpi.Allreduce(t, blocking: variant == "mpi");
             return;
         }
         pg.CheckCollectives = variant == "on";
         pg.AllReduce(t, ReduceOp.Sum);
     }
 
-    /// <summary>Open MPI's blocking <c>MPI_Allreduce(MPI_IN_PLACE, t, n, MPI_FLOAT, MPI_SUM,
-    /// MPI_COMM_WORLD)</c>, bound here by symbol (the handles are the addresses of Open MPI's
-    /// exported globals, as in Engine/Distributed/Mpi.cs): the library's own blocking path
-    /// (coll/tuned), against which Engine's nonblocking, polled path is compared.</summary>
+    /// <summary>Open MPI's <c>MPI_Allreduce(MPI_IN_PLACE, t, n, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD)</c>,
+    /// or <c>MPI_Iallreduce</c> with the same arguments followed by <c>MPI_Wait</c>, bound here by
+    /// symbol (the handles are the addresses of Open MPI's exported globals, as in
+    /// Engine/Distributed/Mpi.cs): the library's own paths, against which Engine's nonblocking,
+    /// polled path is compared.</summary>
     static unsafe class RawMpi
     {
         static readonly IntPtr Lib = NativeLibrary.Load("libmpi.so.40");
         static readonly delegate* unmanaged<IntPtr, IntPtr, int, IntPtr, IntPtr, IntPtr, int> MpiAllreduce =
             (delegate* unmanaged<IntPtr, IntPtr, int, IntPtr, IntPtr, IntPtr, int>)NativeLibrary.GetExport(Lib, "MPI_Allreduce");
+        static readonly delegate* unmanaged<IntPtr, IntPtr, int, IntPtr, IntPtr, IntPtr, IntPtr*, int> MpiIallreduce =
+            (delegate* unmanaged<IntPtr, IntPtr, int, IntPtr, IntPtr, IntPtr, IntPtr*, int>)NativeLibrary.GetExport(Lib, "MPI_Iallreduce");
+        static readonly delegate* unmanaged<IntPtr*, IntPtr, int> MpiWait =
+            (delegate* unmanaged<IntPtr*, IntPtr, int>)NativeLibrary.GetExport(Lib, "MPI_Wait");
         static readonly IntPtr World = NativeLibrary.GetExport(Lib, "ompi_mpi_comm_world");
         static readonly IntPtr Float = NativeLibrary.GetExport(Lib, "ompi_mpi_float");
         static readonly IntPtr Sum = NativeLibrary.GetExport(Lib, "ompi_mpi_op_sum");
 
         /// <summary>In place on a contiguous float32 CPU tensor of under 2 GB (its byte span).</summary>
-        public static void Allreduce(Tensor t)
+        public static void Allreduce(Tensor t, bool blocking)
         {
             fixed (byte* data = t.bytes)
             {
-                int rc = MpiAllreduce(1 /* MPI_IN_PLACE */, (IntPtr)data, checked((int)t.numel()), Float, Sum, World);
-                if (rc != 0) throw new InvalidOperationException($"AllReduceBench: MPI_Allreduce returned {rc}");
+                int count = checked((int)t.numel());
+                if (blocking)
+                {
+                    int rc = MpiAllreduce(1 /* MPI_IN_PLACE */, (IntPtr)data, count, Float, Sum, World);
+                    if (rc != 0) throw new InvalidOperationException($"AllReduceBench: MPI_Allreduce returned {rc}");
+                    return;
+                }
+                IntPtr request;
+                int rc1 = MpiIallreduce(1, (IntPtr)data, count, Float, Sum, World, &request);
+                if (rc1 != 0) throw new InvalidOperationException($"AllReduceBench: MPI_Iallreduce returned {rc1}");
+                int rc2 = MpiWait(&request, IntPtr.Zero /* MPI_STATUS_IGNORE */);
+                if (rc2 != 0) throw new InvalidOperationException($"AllReduceBench: MPI_Wait returned {rc2}");
             }
         }
     }
