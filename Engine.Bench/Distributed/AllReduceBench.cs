@@ -28,8 +28,9 @@ namespace Engine.Bench.Distributed;
 /// <c>MnistCnn.Cnn</c>, loaded from Recipes.dll): augmentation → forward → cross-entropy →
 /// backward → gradients packed into one flat buffer → <c>AllReduce(flat, Average)</c> → unpacked →
 /// AdamW, batch 128 in total (128 / n per rank, <see cref="Engine.Data.DistributedSampler"/>),
-/// with the time of each phase; the communication share is the all-reduce's time / step time
-/// (it includes waiting for the slower rank, as a profiler would show it).</item>
+/// with the time of each phase. A barrier (measurement only) before the all-reduce splits the
+/// time a profiler would show in the collective into waiting for the slowest rank's backward and
+/// the transfer; the communication share is the transfer's time / step time, and with the wait.</item>
 /// </list>
 /// Rank 0 prints a readable line per result and a tab-separated line starting with <c>@</c> that
 /// <c>Engine.Bench/Distributed/report.py</c> pools over runs.
@@ -256,8 +257,8 @@ static class AllReduceBench
         int reps = Math.Max(3, Math.Min(h.Repeats, 9));
         int warmup = 20;
         // Per repeat: step, compute (augment + forward + loss + backward), pack + unpack, all-reduce, optimizer.
-        var phase = new double[5][];
-        for (int k = 0; k < 5; k++) phase[k] = new double[reps];
+        var phase = new double[6][];
+        for (int k = 0; k < 6; k++) phase[k] = new double[reps];
         using var batches = Batches(loader).GetEnumerator();
         using var lossSum = zeros(1);
         for (int s = -warmup; s < reps * stepsPerRepeat; s++)
@@ -274,6 +275,10 @@ static class AllReduceBench
             long t1 = Stopwatch.GetTimestamp();
             using (no_grad()) foreach (var (p, slice) in views) slice.copy_(p.grad!);
             long t2 = Stopwatch.GetTimestamp();
+            // Measurement only (a data-parallel step has no barrier): splits the time in the
+            // collective into waiting for the slowest rank's backward and the transfer itself.
+            pg.Barrier();
+            long tb = Stopwatch.GetTimestamp();
             pg.AllReduce(flat, ReduceOp.Average);
             long t3 = Stopwatch.GetTimestamp();
             using (no_grad()) foreach (var (p, slice) in views) p.grad!.copy_(slice);
@@ -286,8 +291,9 @@ static class AllReduceBench
             phase[0][r] += (t5 - t0) / f;
             phase[1][r] += (t1 - t0) / f;
             phase[2][r] += (t2 - t1 + t4 - t3) / f;
-            phase[3][r] += (t3 - t2) / f;
+            phase[3][r] += (t3 - tb) / f;
             phase[4][r] += (t5 - t4) / f;
+            phase[5][r] += (tb - t2) / f;
         }
         pg.CheckCollectives = true;
         // The ranks are in lockstep (each step's all-reduce waits for all): step time = the slowest
@@ -298,12 +304,14 @@ static class AllReduceBench
         bool same = SameOverRanks(pg, parameters);
         var (med, min, max) = Stats(stepMax);
         double compute = Stats(means[0]).Median, pack = Stats(means[1]).Median, comm = Stats(means[2]).Median, optim = Stats(means[3]).Median;
+        double wait = Stats(means[4]).Median;
         double share = Stats(means[2].Zip(stepMean, (c, st) => c / st).ToArray()).Median;
+        double shareWithWait = Stats(means[2].Zip(means[4], (c, wt) => c + wt).Zip(stepMean, (c, st) => c / st).ToArray()).Median;
         Say(pg, $"step: mnist-cnn, {n} rank(s) × {get_num_threads()} thread(s), batch {batch} per rank ({GlobalBatch} total), {stepsPerRepeat} steps × {reps} repeats:");
         Say(pg, $"  step {Harness.Format(med)} median ({Harness.Format(min)}..{Harness.Format(max)}); compute {Harness.Format(compute)}, pack+unpack {Harness.Format(pack)}, " +
-                $"all-reduce {Harness.Format(comm)} ({share:P1} of the step), optimizer {Harness.Format(optim)}; {GlobalBatch / med:F0} samples/s; " +
+                $"wait for the slowest rank {Harness.Format(wait)}, all-reduce {Harness.Format(comm)} ({share:P1} of the step; {shareWithWait:P1} with the wait), optimizer {Harness.Format(optim)}; {GlobalBatch / med:F0} samples/s; " +
                 $"parameters identical across ranks after training: {(same ? "yes" : "NO")}; mean loss {lossSum.item<float>() / (warmup + reps * stepsPerRepeat):F3}");
-        Say(pg, $"@step\t{n}\t{get_num_threads()}\t{batch}\t{stepsPerRepeat}\t{reps}\t{med}\t{min}\t{max}\t{compute}\t{pack}\t{comm}\t{optim}\t{share}\t{(same ? 1 : 0)}\t{Join(stepMax)}\t{Join(means[2])}");
+        Say(pg, $"@step\t{n}\t{get_num_threads()}\t{batch}\t{stepsPerRepeat}\t{reps}\t{med}\t{min}\t{max}\t{compute}\t{pack}\t{comm}\t{optim}\t{share}\t{(same ? 1 : 0)}\t{Join(stepMax)}\t{Join(means[2])}\t{wait}\t{shareWithWait}\t{Join(means[4])}");
     }
 
     static IEnumerable<(Tensor X, Tensor Y)> Batches(Engine.Data.DataLoader loader)

@@ -61,11 +61,15 @@ def main(folder):
             elif f[0] == "@step":
                 key = (int(f[1]), int(f[2]))
                 e = step.setdefault(key, {"batch": int(f[3]), "t": [], "comm_raw": [], "compute": [], "pack": [],
-                                          "comm": [], "optim": [], "share": [], "same": []})
+                                          "comm": [], "optim": [], "share": [], "same": [],
+                                          "wait": [], "share_wait": [], "wait_raw": []})
                 e["t"] += fnum(f[15])
                 e["comm_raw"] += fnum(f[16])
                 for k, i in (("compute", 9), ("pack", 10), ("comm", 11), ("optim", 12), ("share", 13), ("same", 14)):
                     e[k].append(float(f[i]))
+                e["wait"].append(float(f[17]))
+                e["share_wait"].append(float(f[18]))
+                e["wait_raw"] += fnum(f[19])
     out = []
     w = out.append
     w("# Distributed benchmark: raw results")
@@ -158,11 +162,12 @@ def main(folder):
         w("")
         w("Augment → forward → cross-entropy → backward → pack gradients into one flat buffer → `AllReduce(flat, Average)`")
         w("(check off) → unpack → AdamW. Step = the slowest rank's, median (min–max) over all repeats (20 steps each);")
-        w("phases: mean over ranks, median over runs. *all-reduce* includes waiting for the slower rank;")
-        w("*share* = all-reduce / step.")
+        w("phases: mean over ranks, median over runs. A barrier before the all-reduce (measurement only) splits the time a")
+        w("profiler would show in the collective into *wait* (for the slowest rank's backward: load imbalance, here mostly")
+        w("other processes taking a core) and the transfer (*all-reduce*). *share* = all-reduce / step; *with wait* = (wait + all-reduce) / step.")
         w("")
-        w("| ranks × threads | batch/rank | step | samples/s | compute | pack+unpack | all-reduce | share | optimizer | speed-up vs 1×1 | params equal |")
-        w("|---|---|---|---|---|---|---|---|---|---|---|")
+        w("| ranks × threads | batch/rank | step | samples/s | compute | pack+unpack | wait | all-reduce | share | with wait | optimizer | speed-up vs 1×1 | params equal |")
+        w("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
         base = statistics.median(step[(1, 1)]["t"]) if (1, 1) in step else None
         for key in sorted(step, key=lambda k: (-k[0], -k[1])):
             e = step[key]
@@ -170,8 +175,8 @@ def main(folder):
             m = lambda k: statistics.median(e[k])
             sp = f"{base / t:.2f}×" if base else "-"
             w(f"| {key[0]} × {key[1]} | {e['batch']} | {fmt_t(t)} ({fmt_t(min(e['t']))}–{fmt_t(max(e['t']))}) | {128 / t:.0f} | "
-              f"{fmt_t(m('compute'))} | {fmt_t(m('pack'))} | {fmt_t(m('comm'))} ({fmt_t(min(e['comm_raw']))}–{fmt_t(max(e['comm_raw']))}) | "
-              f"{100 * m('share'):.1f}% | {fmt_t(m('optim'))} | {sp} | {'yes' if all(x == 1 for x in e['same']) else 'NO'} |")
+              f"{fmt_t(m('compute'))} | {fmt_t(m('pack'))} | {fmt_t(m('wait'))} | {fmt_t(m('comm'))} ({fmt_t(min(e['comm_raw']))}–{fmt_t(max(e['comm_raw']))}) | "
+              f"{100 * m('share'):.1f}% | {100 * m('share_wait'):.1f}% | {fmt_t(m('optim'))} | {sp} | {'yes' if all(x == 1 for x in e['same']) else 'NO'} |")
         w("")
 
     # ---------------------------------------------------------------- model
