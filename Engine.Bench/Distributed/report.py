@@ -1,5 +1,6 @@
 #!/usr/bin/python3
 """Pools the logs of scripts/bench_distributed.sh into Engine.Bench/Distributed/RESULTS.md (stdout).
+Usage: report.py [log folder ...] (default artifacts/bench-distributed); several folders pool several invocations.
 
 Reads the tab-separated '@' lines that Engine.Bench's allreduce entry prints on rank 0 (every
 repeat of every round), pools each case's repeats over the rounds (median, min, max), fits the
@@ -40,12 +41,12 @@ def gbs(x):
     return f"{x / 1e9:.3f}" if x < 1e9 else f"{x / 1e9:.2f}"
 
 
-def main(folder):
-    logs = sorted(glob.glob(os.path.join(folder, "*.log")))
+def main(folders):
+    logs = sorted(p for folder in folders for p in glob.glob(os.path.join(folder, "*.log")))
     floor, sweep, step, meta = {}, {}, {}, []
     params = None
     for path in logs:
-        name = os.path.basename(path)
+        name = os.path.relpath(path)
         for line in open(path, encoding="utf-8"):
             f = line.rstrip("\n").split("\t")
             if f[0] == "@meta":
@@ -264,4 +265,4 @@ def model(w, params):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "artifacts/bench-distributed")
+    main(sys.argv[1:] or ["artifacts/bench-distributed"])
