@@ -4,7 +4,9 @@
 # 2 ranks × 1 thread, 1 rank × 2 threads and 1 rank × 1 thread, in an order that rotates every
 # round so load from other processes falls on every configuration alike. Logs go to $OUT (default
 # artifacts/bench-distributed/); Engine.Bench/Distributed/report.py pools every repeat of every
-# round into Engine.Bench/Distributed/RESULTS.md.
+# round into Engine.Bench/Distributed/RESULTS.md (the committed one pools two invocations:
+# OUT=artifacts/bench-distributed and OUT=artifacts/bench-distributed-b, then
+# report.py artifacts/bench-distributed artifacts/bench-distributed-b).
 #
 #   bash scripts/bench_distributed.sh                  # ROUNDS=3 REPEATS=7
 #   ROUNDS=1 REPEATS=3 SCALE=0.2 bash scripts/bench_distributed.sh   # quick look
