@@ -16,6 +16,8 @@ static class DistributedCases
             "dist-collectives" => CollectiveCases.Collectives(group),
             "dist-mismatch" => CollectiveCases.Mismatch(group),
             "dist-stuck" => CollectiveCases.Stuck(group),
+            "dist-trainer" => TrainerCases.Trainer(group),
+            "dist-resume" => TrainerCases.Resume(group),
             _ => throw new ArgumentException($"no distributed child case '{name}'"),
         };
     }

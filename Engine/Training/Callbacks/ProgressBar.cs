@@ -14,6 +14,9 @@ namespace Engine.Training.Callbacks;
 /// </summary>
 public sealed class ProgressBar : Callback
 {
+    /// <summary>Writes: rank 0 only in data-parallel training.</summary>
+    public override bool MainRankOnly => true;
+
     readonly IAnsiConsole _console;
     readonly Stopwatch _clock = new();
     double _lastDraw;
