@@ -449,10 +449,30 @@ public sealed unsafe class NcclTests
         using var comm = FakeComm(world: 2);
         var a = ones(3);
         var b = ones(2, dtype: float64);
-        comm.Group(() => { comm.AllReduce(a, ReduceOp.Sum); comm.AllReduce(b, ReduceOp.Sum); });
+        comm.Group(() =>
+        {
+            comm.AllReduce(a, ReduceOp.Sum);
+            comm.AllReduce(b, ReduceOp.Sum);
+            Assert.That(a.data<float>().ToArray(), Is.EqualTo(new[] { 1f, 1f, 1f }), "the fake, like NCCL, runs a group at ncclGroupEnd");
+        });
         Assert.That((Last.GroupStarts, Last.GroupEnds), Is.EqualTo((1L, 1L)));
         Assert.That(a.data<float>().ToArray(), Is.EqualTo(new[] { 2f, 2f, 2f }));
+        Assert.That(b.data<double>().ToArray(), Is.EqualTo(new[] { 2.0, 2.0 }));
         Assert.Throws<InvalidOperationException>(() => comm.Group(() => throw new InvalidOperationException("body")));
         Assert.That((Last.GroupStarts, Last.GroupEnds), Is.EqualTo((2L, 2L)));
+    }
+
+    [Test]
+    public void Average_before_nccl_2_10_inside_a_group_divides_after_the_group_ran()
+    {
+        UseFake(2804);
+        using var comm = FakeComm(world: 4);
+        var t = tensor(new[] { 1.0f, 2.0f, 6.0f });
+        comm.Group(() =>
+        {
+            comm.AllReduce(t, ReduceOp.Average);
+            Assert.That(t.data<float>().ToArray(), Is.EqualTo(new[] { 1.0f, 2.0f, 6.0f }), "neither summed nor divided yet");
+        });
+        Assert.That(t.data<float>().ToArray(), Is.EqualTo(new[] { 1.0f, 2.0f, 6.0f }), "4 equal ranks: 4x, then / 4");
     }
 }

@@ -8,6 +8,8 @@
  * (so all-reduce Sum gives nranks * x, Prod x^nranks, Max/Min/Avg x; all-gather repeats the input
  * nranks times). Planted failures: count == 12345 -> ncclInvalidArgument with a last-error text;
  * ncclCommInitRank with nranks == 777 -> ncclTimeout; cudaSetDevice(99) -> cudaErrorInvalidDevice.
+ * Between ncclGroupStart and ncclGroupEnd collectives are queued and run at the outermost
+ * ncclGroupEnd, as NCCL launches a group's work only then.
  * fakeNcclRecord() exposes the arguments of the last call.
  */
 #include <stddef.h>
@@ -79,7 +81,8 @@ static char lastError[128] = "";
 const FakeRecord* fakeNcclRecord(void) { return &record; }
 void fakeNcclSetVersion(int code) { version = code; }
 void fakeNcclSetAsyncError(int error) { asyncError = (ncclResult_t)error; }
-void fakeNcclReset(void) { memset(&record, 0, sizeof record); version = 22304; asyncError = ncclSuccess; lastError[0] = 0; record.device = -1; }
+static int nqueued, groupDepth;
+void fakeNcclReset(void) { memset(&record, 0, sizeof record); version = 22304; asyncError = ncclSuccess; lastError[0] = 0; record.device = -1; nqueued = 0; groupDepth = 0; }
 
 static const char* typeName(ncclDataType_t t) {
     switch (t) {
@@ -188,44 +191,67 @@ const char* ncclGetErrorString(ncclResult_t r) {
 
 const char* ncclGetLastError(ncclComm_t comm) { (void)comm; return lastError; }
 
+/* A collective's arguments, run now or at the outermost ncclGroupEnd. */
+typedef struct { char kind; const void* send; void* recv; size_t count; ncclDataType_t datatype;
+                 ncclRedOp_t op; int root; ncclComm_t comm; } Work;
+static Work queued[64];
+
+static ncclResult_t run(const Work* w) {
+    size_t bytes = w->count * typeSize(w->datatype);
+    switch (w->kind) {
+    case 'R': return reduce(w->send, w->recv, w->count, w->datatype, w->op, w->comm->nranks);
+    case 'B': memmove(w->recv, w->send, bytes); return ncclSuccess;
+    case 'G': for (int k = 0; k < w->comm->nranks; k++) memmove((char*)w->recv + k * bytes, w->send, bytes); return ncclSuccess;
+    case 'S': return reduce((const char*)w->send + (size_t)w->comm->rank * bytes, w->recv, w->count, w->datatype, w->op, w->comm->nranks);
+    default: return ncclInternalError;
+    }
+}
+
+static ncclResult_t submit(Work w) {
+    ncclResult_t r = check(w.comm, w.count, w.datatype);
+    if (r != ncclSuccess) return r;
+    if (groupDepth == 0) return run(&w);
+    if (nqueued == 64) { strcpy(lastError, "fake-nccl: group too large"); return ncclInvalidUsage; }
+    queued[nqueued++] = w;
+    return ncclSuccess;
+}
+
 ncclResult_t ncclAllReduce(const void* send, void* recv, size_t count, ncclDataType_t datatype, ncclRedOp_t op,
                            ncclComm_t comm, cudaStream_t stream) {
     note("ncclAllReduce", send, recv, count, datatype, op, -1, comm, stream);
-    ncclResult_t r = check(comm, count, datatype);
-    return r != ncclSuccess ? r : reduce(send, recv, count, datatype, op, comm->nranks);
+    return submit((Work){ 'R', send, recv, count, datatype, op, -1, comm });
 }
 
 ncclResult_t ncclBroadcast(const void* send, void* recv, size_t count, ncclDataType_t datatype, int root,
                            ncclComm_t comm, cudaStream_t stream) {
     note("ncclBroadcast", send, recv, count, datatype, -1, root, comm, stream);
-    ncclResult_t r = check(comm, count, datatype);
-    if (r != ncclSuccess) return r;
-    if (root < 0 || root >= comm->nranks) { strcpy(lastError, "fake-nccl: bad root"); return ncclInvalidArgument; }
-    memmove(recv, send, count * typeSize(datatype));
-    return ncclSuccess;
+    if (comm != NULL && comm->magic == COMM_MAGIC && (root < 0 || root >= comm->nranks)) { strcpy(lastError, "fake-nccl: bad root"); return ncclInvalidArgument; }
+    return submit((Work){ 'B', send, recv, count, datatype, ncclSum, root, comm });
 }
 
 ncclResult_t ncclAllGather(const void* send, void* recv, size_t sendcount, ncclDataType_t datatype,
                            ncclComm_t comm, cudaStream_t stream) {
     note("ncclAllGather", send, recv, sendcount, datatype, -1, -1, comm, stream);
-    ncclResult_t r = check(comm, sendcount, datatype);
-    if (r != ncclSuccess) return r;
-    size_t bytes = sendcount * typeSize(datatype);
-    for (int k = 0; k < comm->nranks; k++) memmove((char*)recv + k * bytes, send, bytes);
-    return ncclSuccess;
+    return submit((Work){ 'G', send, recv, sendcount, datatype, ncclSum, -1, comm });
 }
 
 ncclResult_t ncclReduceScatter(const void* send, void* recv, size_t recvcount, ncclDataType_t datatype,
                                ncclRedOp_t op, ncclComm_t comm, cudaStream_t stream) {
     note("ncclReduceScatter", send, recv, recvcount, datatype, op, -1, comm, stream);
-    ncclResult_t r = check(comm, recvcount, datatype);
-    if (r != ncclSuccess) return r;
-    const char* block = (const char*)send + (size_t)comm->rank * recvcount * typeSize(datatype);
-    return reduce(block, recv, recvcount, datatype, op, comm->nranks);
+    return submit((Work){ 'S', send, recv, recvcount, datatype, op, -1, comm });
 }
 
-ncclResult_t ncclGroupStart(void) { record.groupStarts++; return ncclSuccess; }
-ncclResult_t ncclGroupEnd(void) { record.groupEnds++; return ncclSuccess; }
+ncclResult_t ncclGroupStart(void) { record.groupStarts++; groupDepth++; return ncclSuccess; }
+
+ncclResult_t ncclGroupEnd(void) {
+    record.groupEnds++;
+    if (groupDepth == 0) { strcpy(lastError, "fake-nccl: ncclGroupEnd without ncclGroupStart"); return ncclInvalidUsage; }
+    if (--groupDepth > 0) return ncclSuccess;
+    ncclResult_t first = ncclSuccess;
+    for (int i = 0; i < nqueued; i++) { ncclResult_t r = run(&queued[i]); if (first == ncclSuccess) first = r; }
+    nqueued = 0;
+    return first;
+}
 
 cudaError_t cudaSetDevice(int device) { if (device == 99) return 101; record.device = device; return 0; }
 const char* cudaGetErrorString(cudaError_t e) { return e == 101 ? "invalid device ordinal" : "fake cudart error"; }

@@ -41,6 +41,8 @@ public sealed unsafe class NcclCommunicator : IDisposable
     IntPtr comm;
     bool disposed;
     string? failure;
+    int groupDepth;
+    List<Tensor>? divideAfterGroup;
 
     /// <summary>This process's rank, 0 ≤ Rank &lt; WorldSize.</summary>
     public int Rank { get; }
@@ -134,7 +136,7 @@ public sealed unsafe class NcclCommunicator : IDisposable
         nint p = NativeTensor.Data(tensor);
         int r = lib.AllReduce(p, p, (nuint)tensor.numel(), dtype, NcclOp(lib, op), comm, IntPtr.Zero);
         if (r != Success) Fail(call, "ncclAllReduce", r, lib);
-        if (op == ReduceOp.Average && !lib.SupportsAvgAndBfloat16) tensor.div_(WorldSize);
+        if (op == ReduceOp.Average && !lib.SupportsAvgAndBfloat16) DivideByWorldSize(tensor);
         GC.KeepAlive(tensor);
     }
 
@@ -210,16 +212,15 @@ public sealed unsafe class NcclCommunicator : IDisposable
         SelectDevice(call);
         int r = lib.ReduceScatter(send, recv, (nuint)n, dtype, NcclOp(lib, op), comm, IntPtr.Zero);
         if (r != Success) Fail(call, "ncclReduceScatter", r, lib);
-        if (op == ReduceOp.Average && !lib.SupportsAvgAndBfloat16) output.div_(WorldSize);
+        if (op == ReduceOp.Average && !lib.SupportsAvgAndBfloat16) DivideByWorldSize(output);
         GC.KeepAlive(input);
         GC.KeepAlive(output);
     }
 
     /// <summary>Runs <paramref name="body"/> between ncclGroupStart and ncclGroupEnd, so NCCL
     /// fuses the collectives issued inside into one launch (many small gradient all-reduces).
-    /// ncclGroupEnd runs even when the body throws, then the body's exception propagates.
-    /// Note: with NCCL older than 2.10, an Average inside a group divides before the fused
-    /// reduction has run; use Sum there and divide after the group.</summary>
+    /// The collectives run at ncclGroupEnd: read their results after Group returns. ncclGroupEnd
+    /// runs even when the body throws, then the body's exception propagates. Groups nest.</summary>
     public void Group(Action body)
     {
         const string call = "NcclCommunicator.Group";
@@ -229,13 +230,21 @@ public sealed unsafe class NcclCommunicator : IDisposable
         SelectDevice(call);
         int r = lib.GroupStart();
         if (r != Success) Fail(call, "ncclGroupStart", r, lib);
+        groupDepth++;
         try
         {
             body();
         }
         finally
         {
+            groupDepth--;
             r = lib.GroupEnd();
+            // Average before NCCL 2.10 is a sum then a division, which must wait for the sum.
+            if (groupDepth == 0 && divideAfterGroup is { } pending)
+            {
+                divideAfterGroup = null;
+                if (r == Success) foreach (var t in pending) t.div_(WorldSize);
+            }
         }
         if (r != Success) Fail(call, "ncclGroupEnd", r, lib);
     }
@@ -332,6 +341,12 @@ public sealed unsafe class NcclCommunicator : IDisposable
         string msg = $"{call}: {ncclCall} failed on rank {Rank} of {WorldSize} (cuda:{CudaDevice}): {lib.Describe(result, comm)}.";
         failure ??= msg;
         throw result == NcclNative.Timeout ? new DistributedTimeoutException(msg) : new DistributedException(msg);
+    }
+
+    void DivideByWorldSize(Tensor t)
+    {
+        if (groupDepth > 0) (divideAfterGroup ??= []).Add(t);
+        else t.div_(WorldSize);
     }
 
     void SelectDevice(string call)
