@@ -16,6 +16,9 @@ static class DistributedCases
             "dist-collectives" => CollectiveCases.Collectives(group),
             "dist-mismatch" => CollectiveCases.Mismatch(group),
             "dist-stuck" => CollectiveCases.Stuck(group),
+            "dist-ddp-training" => DataParallelCases.Training(group),
+            "dist-ddp-single" => DataParallelCases.Single(group),
+            "dist-ddp-steady" => DataParallelCases.Steady(group),
             _ => throw new ArgumentException($"no distributed child case '{name}'"),
         };
     }
