@@ -18,6 +18,9 @@ static class DistributedCases
             "dist-stuck" => CollectiveCases.Stuck(group),
             "dist-trainer" => TrainerCases.Trainer(group),
             "dist-resume" => TrainerCases.Resume(group),
+            "dist-ddp-training" => DataParallelCases.Training(group),
+            "dist-ddp-single" => DataParallelCases.Single(group),
+            "dist-ddp-steady" => DataParallelCases.Steady(group),
             _ => throw new ArgumentException($"no distributed child case '{name}'"),
         };
     }
