@@ -18,6 +18,7 @@ static class DistributedCases
             "dist-stuck" => CollectiveCases.Stuck(group),
             "dist-trainer" => TrainerCases.Trainer(group),
             "dist-resume" => TrainerCases.Resume(group),
+            "dist-syncbn" => SyncBatchNormCases.Run(group),
             _ => throw new ArgumentException($"no distributed child case '{name}'"),
         };
     }
