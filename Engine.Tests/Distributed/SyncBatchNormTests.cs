@@ -207,6 +207,26 @@ public class SyncBatchNormTests
         Assert.That(rigid.norm, Is.InstanceOf<BatchNorm1d>());
     }
 
+    sealed class Holder : nn.Module<Tensor, Tensor>
+    {
+        public readonly TorchSharp.Modules.ModuleList<nn.Module<Tensor, Tensor>> list =
+            nn.ModuleList<nn.Module<Tensor, Tensor>>(nn.Linear(4, 4), new BatchNorm1d(4));
+        public readonly TorchSharp.Modules.ModuleDict<nn.Module<Tensor, Tensor>> dict =
+            nn.ModuleDict<nn.Module<Tensor, Tensor>>(("norm", nn.BatchNorm1d(4)), ("fc", nn.Linear(4, 4)));
+        public Holder() : base(nameof(Holder)) => RegisterComponents();   // registers the containers' items too
+        public override Tensor forward(Tensor x) => dict["norm"].forward(list[1].forward(x));
+    }
+
+    [Test]
+    public void Convert_replaces_BatchNorms_in_a_ModuleList_and_a_ModuleDict()
+    {
+        var holder = new Holder();
+        SyncBatchNorm.Convert(holder);
+        Assert.That(holder.list[1], Is.InstanceOf<SyncBatchNorm>());
+        Assert.That(holder.dict["norm"], Is.InstanceOf<SyncBatchNorm>());
+        Assert.That(holder.named_modules().Where(m => m.module is SyncBatchNorm).Select(m => m.name), Is.EquivalentTo(new[] { "list.1", "dict.norm" }));
+    }
+
     [Test]
     public void Convert_refuses_ghost_batch_norm()
     {
