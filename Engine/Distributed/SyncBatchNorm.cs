@@ -35,7 +35,10 @@ namespace Engine.Distributed;
 /// same code): in eval with running statistics (they are equal on every rank, so there is nothing to
 /// share), in eval without them (local batch statistics, as PyTorch's <c>need_sync</c>), and when
 /// the group is null (no <see cref="ProcessGroup.Current"/>) or has one rank. The running statistics
-/// are computed from the all-reduced sums and so are identical on every rank.</para>
+/// are computed from the all-reduced sums and so are identical on every rank.
+/// <see cref="BatchNorm.UseFusedKernel"/> applies only there (the synchronized path is the formula
+/// above); <see cref="BatchNorm.GhostBatchSize"/> contradicts synchronization and is refused in it.
+/// Being a <see cref="BatchNorm"/>, an eval-mode SyncBatchNorm folds like one (<see cref="BatchNormFolding"/>).</para>
 /// <para>Parameters and buffers are <see cref="BatchNorm"/>'s (<c>weight</c>, <c>bias</c>,
 /// <c>running_mean</c>, <c>running_var</c>, <c>num_batches_tracked</c>), so a BatchNorm's state_dict
 /// loads into a SyncBatchNorm and back; <see cref="Convert"/> swaps a model's BatchNorms for
