@@ -46,7 +46,7 @@ static class TrainerCases
         var sampler = new DistributedSampler(Samples, g, shuffle: true, seed: 7);
         var loader = new DataLoader(new TensorDataset(x, y), BatchPerRank, shuffle: false, options: new DataLoaderOptions { Sampler = sampler });
         var optimizer = optim.Adam(model.parameters(), lr: 0.01);
-        var trainer = new Training.Trainer(model, optimizer, (p, t) => nn.functional.cross_entropy(p, t), [new Accuracy()],
+        var trainer = new Engine.Training.Trainer(model, optimizer, (p, t) => nn.functional.cross_entropy(p, t), [new Accuracy()],
             new TrainerOptions { DataParallel = parallel });
         var outDir = Environment.GetEnvironmentVariable("ENGINE_TESTS_OUT")!;
         var csv = Path.Combine(outDir, $"log-rank{g.Rank}.csv");
@@ -98,7 +98,7 @@ static class TrainerCases
         var loader = new DataLoader(new TensorDataset(x, y), BatchPerRank, shuffle: false,
             options: new DataLoaderOptions { Sampler = new DistributedSampler(Samples, g, seed: 3) });
         var optimizer = optim.SGD(model.parameters(), 0.05, momentum: 0.9);
-        var trainer = new Training.Trainer(model, optimizer, (p, t) => nn.functional.cross_entropy(p, t), null,
+        var trainer = new Engine.Training.Trainer(model, optimizer, (p, t) => nn.functional.cross_entropy(p, t), null,
             new TrainerOptions { DataParallel = parallel, Seed = 11 });
         var backup = new BackupAndRestore(Path.Combine(dir, "run.ckpt"), saveEverySteps: 2);
         trainer.Fit(loader, epochs: 3, callbacks: [backup, new PrintLosses(g.Rank, killAt, killRank)]);
