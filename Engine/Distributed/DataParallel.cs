@@ -14,11 +14,14 @@ namespace Engine.Distributed;
 /// <c>bucket_cap_mb</c>, 25 MiB), laid out in reverse parameter order as PyTorch's reducer does
 /// (see <see cref="GradientBuckets"/>). PyTorch starts a bucket's all-reduce from gradient hooks
 /// as soon as backward has filled it, overlapping communication with the rest of backward.
-/// TorchSharp 0.107 has no tensor gradient hooks (no <c>Tensor.register_hook</c>, no
-/// <c>register_post_accumulate_grad_hook</c>; its DLL has only module forward hooks), so
-/// <see cref="SynchronizeGradients"/> runs right after backward: it posts every bucket's
-/// nonblocking all-reduce, in that order, then waits for all of them. Buckets still pay off: a
-/// few large messages instead of one per parameter, all in flight together.</para>
+/// TorchSharp 0.107 has no tensor gradient hooks (checked in the installed DLL: its names hold
+/// <c>register_forward_hook</c> and <c>register_forward_pre_hook</c> only, no
+/// <c>Tensor.register_hook</c>, <c>register_post_accumulate_grad_hook</c> or backward hook, and
+/// libLibTorchSharp exports no THS function that registers one), so <see cref="SynchronizeGradients"/>
+/// runs right after backward: it posts every bucket's nonblocking all-reduce, in that order,
+/// then waits for all of them. Buckets still pay off: a few large messages instead of one per
+/// parameter, all in flight together (with <see cref="ProcessGroup.CheckCollectives"/> on, each
+/// post first waits for its signature round trip).</para>
 /// <para><b>Unused parameters.</b> A parameter that has no <c>.grad</c> on a rank (it took no
 /// part in that rank's forward) counts as a zero gradient there, and every rank's copy gets the
 /// average, so the replicas stay identical without PyTorch's <c>find_unused_parameters</c> (which

@@ -10,7 +10,9 @@ namespace Engine.Distributed;
 /// for each bucket:  slice_i ← p_i.grad  (zeros where p_i has none);  start AllReduce(flat, Average)
 /// for each bucket:  wait;  p_i.grad ← slice_i
 /// </code>
-/// so every bucket's all-reduce is in flight at once and a step allocates no tensor.
+/// so every bucket's all-reduce is in flight at once and a step allocates no tensor. (PyTorch
+/// closes a bucket once it reaches the cap, so its buckets overshoot by up to one parameter, and
+/// caps the first at 1 MiB; here every bucket stays within the cap.)
 /// <para>CPU MPI cannot reduce float16 or bfloat16: their buckets are float32 (the copies convert;
 /// the average is then rounded once to the parameter's dtype). Gradients that are themselves views
 /// of another flat buffer (<see cref="Engine.Optim.FlatGroup"/>) are copied like any other.</para>
