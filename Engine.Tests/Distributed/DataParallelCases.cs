@@ -379,6 +379,30 @@ static class DataParallelCases
         say("broadcast-state", init && fromOne && mine.buffers().Count() == 3, $"init-from-0={init} from-1={fromOne}");
     }
 
+    /// <summary>The user turned call checks off, and rank 1's replica was built with another bucket
+    /// size: the first SynchronizeGradients checks anyway, so every rank throws naming both bucket
+    /// shapes (instead of MPI summing buffers of different layouts), and the user's setting is
+    /// restored afterwards. The group is unusable after that, so this is a case of its own.</summary>
+    public static int Mismatch(ProcessGroup g)
+    {
+        g.CheckCollectives = false;
+        var model = Mlp(1);
+        using var dp = new DataParallel(model, g, g.Rank == 0 ? 400 : DataParallel.DefaultBucketBytes);
+        var (X, Y) = Data(ScalarType.Float32);
+        Loss(model, X[0], Y[0]).backward();
+        try
+        {
+            dp.SynchronizeGradients();
+            DistributedCases.Say($"rank {g.Rank}: no error");
+            return 3;
+        }
+        catch (DistributedException e)
+        {
+            DistributedCases.Say($"rank {g.Rank}: check-restored={!g.CheckCollectives}: {e.Message}");
+            return 0;
+        }
+    }
+
     // ---------------------------------------------------------------- one rank
 
     public static readonly string[] SingleChecks = ["single-unchanged", "layout-reverse-order", "layout-default-one-bucket", "layout-float16", "sparse-gradient", "gradient-shape", "bad-root"];

@@ -47,6 +47,19 @@ public class DataParallelTests
     }
 
     [Test]
+    public void Replicas_with_different_bucket_layouts_fail_on_the_first_step_even_with_checks_off()
+    {
+        var job = MpiJob.Run("dist-ddp-mismatch", 2);
+        Assert.That(job.ExitCode, Is.EqualTo(0), job.Output);
+        foreach (int r in new[] { 0, 1 })
+        {
+            var line = job.Lines(r).Single();
+            Assert.That(line, Does.StartWith($"rank {r}: check-restored=True: "), line);
+            Assert.That(line, Does.Contain("disagree").And.Contain("float32 [67]").And.Contain("float32 [803]"), line);
+        }
+    }
+
+    [Test]
     public void A_model_without_parameters_is_refused()
     {
         var e = Assert.Throws<ArgumentException>(() => new DataParallel(nn.Sequential(nn.ReLU())));

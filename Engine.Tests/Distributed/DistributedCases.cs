@@ -19,6 +19,7 @@ static class DistributedCases
             "dist-ddp-training" => DataParallelCases.Training(group),
             "dist-ddp-single" => DataParallelCases.Single(group),
             "dist-ddp-steady" => DataParallelCases.Steady(group),
+            "dist-ddp-mismatch" => DataParallelCases.Mismatch(group),
             _ => throw new ArgumentException($"no distributed child case '{name}'"),
         };
     }
