@@ -518,6 +518,15 @@ static class DataParallelCases
         long after = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
         string uncheckedCost = Measure(s => Step(dp, s), false);
         DistributedCases.Say($"rank {g.Rank}: steady-live: {(after == live ? "ok" : "FAIL")} live {live} -> {after}");
+
+        // What one call creates: only the managed handles of the existing gradients (read once to
+        // copy in, once to copy out, and disposed at once), no tensor of its own.
+        var stats = DisposeScopeManager.Statistics;
+        long Created() => stats.CreatedInScopeCount + stats.CreatedOutsideScopeCount;
+        long trainable = model.parameters().Count(), before = Created();
+        dp.SynchronizeGradients();
+        long created = Created() - before;
+        DistributedCases.Say($"rank {g.Rank}: steady-created: {(created == 2 * trainable ? "ok" : "FAIL")} {created} tensor handles for {trainable} parameters");
         DistributedCases.Say($"rank {g.Rank}: cost: {count} parameters, {dp.BucketCount} bucket(s): SynchronizeGradients {checkedCost}; {uncheckedCost}");
 
         using (var small = new DataParallel(model, g, 32L << 10))

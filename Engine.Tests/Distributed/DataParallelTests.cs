@@ -42,7 +42,10 @@ public class DataParallelTests
         var job = MpiJob.Run("dist-ddp-steady", 2);
         Assert.That(job.ExitCode, Is.EqualTo(0), job.Output);
         for (int r = 0; r < 2; r++)
+        {
             Assert.That(job.Lines(r).Any(l => l.StartsWith($"rank {r}: steady-live: ok", StringComparison.Ordinal)), job.Output);
+            Assert.That(job.Lines(r).Any(l => l.StartsWith($"rank {r}: steady-created: ok", StringComparison.Ordinal)), job.Output);
+        }
         TestContext.Out.WriteLine(string.Join("\n", job.Lines(0).Concat(job.Lines(1))));
     }
 
