@@ -42,8 +42,24 @@ public class DataParallelTests
         var job = MpiJob.Run("dist-ddp-steady", 2);
         Assert.That(job.ExitCode, Is.EqualTo(0), job.Output);
         for (int r = 0; r < 2; r++)
+        {
             Assert.That(job.Lines(r).Any(l => l.StartsWith($"rank {r}: steady-live: ok", StringComparison.Ordinal)), job.Output);
+            Assert.That(job.Lines(r).Any(l => l.StartsWith($"rank {r}: steady-created: ok", StringComparison.Ordinal)), job.Output);
+        }
         TestContext.Out.WriteLine(string.Join("\n", job.Lines(0).Concat(job.Lines(1))));
+    }
+
+    [Test]
+    public void Replicas_with_different_bucket_layouts_fail_on_the_first_step_even_with_checks_off()
+    {
+        var job = MpiJob.Run("dist-ddp-mismatch", 2);
+        Assert.That(job.ExitCode, Is.EqualTo(0), job.Output);
+        foreach (int r in new[] { 0, 1 })
+        {
+            var line = job.Lines(r).Single();
+            Assert.That(line, Does.StartWith($"rank {r}: check-restored=True: "), line);
+            Assert.That(line, Does.Contain("disagree").And.Contain("float32 [67]").And.Contain("float32 [803]"), line);
+        }
     }
 
     [Test]

@@ -22,6 +22,7 @@ static class DistributedCases
             "dist-ddp-single" => DataParallelCases.Single(group),
             "dist-ddp-steady" => DataParallelCases.Steady(group),
             "dist-syncbn" => SyncBatchNormCases.Run(group),
+            "dist-ddp-mismatch" => DataParallelCases.Mismatch(group),
             _ => throw new ArgumentException($"no distributed child case '{name}'"),
         };
     }

@@ -1,9 +1,10 @@
+using Engine.Precision;
 using Engine.Training;
 
 namespace Engine.Distributed;
 
 /// <summary>
-/// The Trainer's step strategy for data-parallel training: <paramref name="inner"/>'s step (full
+/// The Trainer's step strategy for data-parallel training: the inner strategy's step (full
 /// precision, or mixed precision's loss scaling) with the gradients averaged over the ranks once
 /// the accumulation group's last backward is done,
 /// <code>
@@ -13,7 +14,10 @@ namespace Engine.Distributed;
 /// </code>
 /// Averaging before unscaling means a loss scaler's overflow check sees the same reduced
 /// gradients on every rank, so every rank skips (or takes) the step together and the replicas
-/// never diverge.
+/// never diverge. With <see cref="MixedPrecisionStep"/> the optimizer steps fp32 master copies
+/// that <see cref="MixedPrecision"/> made from each rank's own model: the constructor broadcasts
+/// them from rank 0 too (a collective: every rank constructs the step), so the model and
+/// MixedPrecision may be wrapped in either order.
 /// </summary>
 public sealed class DataParallelStep : IStatefulStepStrategy
 {
@@ -27,6 +31,12 @@ public sealed class DataParallelStep : IStatefulStepStrategy
     {
         Parallel = parallel ?? throw new ArgumentNullException(nameof(parallel));
         _inner = inner ?? DefaultStepStrategy.Instance;
+        if (_inner is MixedPrecisionStep mixed)
+        {
+            if (!ReferenceEquals(mixed.Precision.Model, parallel.Module))
+                throw new ArgumentException("DataParallelStep: the MixedPrecision step's model is not the DataParallel's module; wrap the same model in both", nameof(inner));
+            parallel.Broadcast(mixed.Precision.MasterParameters, 0);
+        }
     }
 
     /// <summary>The wrapped strategy.</summary>

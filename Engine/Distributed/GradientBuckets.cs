@@ -10,7 +10,9 @@ namespace Engine.Distributed;
 /// for each bucket:  slice_i ← p_i.grad  (zeros where p_i has none);  start AllReduce(flat, Average)
 /// for each bucket:  wait;  p_i.grad ← slice_i
 /// </code>
-/// so every bucket's all-reduce is in flight at once and a step allocates no tensor.
+/// so every bucket's all-reduce is in flight at once and a step allocates no tensor. (PyTorch
+/// closes a bucket once it reaches the cap, so its buckets overshoot by up to one parameter, and
+/// caps the first at 1 MiB; here every bucket stays within the cap.)
 /// <para>CPU MPI cannot reduce float16 or bfloat16: their buckets are float32 (the copies convert;
 /// the average is then rounded once to the parameter's dtype). Gradients that are themselves views
 /// of another flat buffer (<see cref="Engine.Optim.FlatGroup"/>) are copied like any other.</para>
@@ -31,6 +33,7 @@ internal sealed class GradientBuckets : IDisposable
     static readonly List<Tensor> Abandoned = [];
 
     readonly Bucket[] _buckets;
+    readonly Parameter[] _parameters; // every trainable one, in registration order
     bool _disposed;
 
     /// <summary>Elements per bucket, in all-reduce order.</summary>
@@ -39,7 +42,8 @@ internal sealed class GradientBuckets : IDisposable
     public GradientBuckets(IReadOnlyList<Parameter> parameters, long bucketBytes)
     {
         var buckets = new List<Bucket>();
-        var order = parameters.Where(p => p.requires_grad).Reverse().ToList();
+        _parameters = parameters.Where(p => p.requires_grad).ToArray();
+        var order = _parameters.Reverse().ToList();
         foreach (var group in order.GroupBy(p => (p.dtype, p.device.ToString())))
         {
             var dtype = BufferType(group.First());
@@ -83,6 +87,37 @@ internal sealed class GradientBuckets : IDisposable
             offset += n;
         }
         return new Bucket(members, flat, slices);
+    }
+
+    /// <summary>Whether <paramref name="parameters"/>' trainable ones are the very objects the
+    /// buckets were made for (<c>module.to</c> replaces a module's Parameter objects).</summary>
+    public bool Holds(IEnumerable<Parameter> parameters)
+    {
+        int i = 0;
+        foreach (var p in parameters)
+        {
+            if (!p.requires_grad) continue;
+            if (i >= _parameters.Length || !ReferenceEquals(p, _parameters[i])) return false;
+            i++;
+        }
+        return i == _parameters.Length;
+    }
+
+    /// <summary>Throws, before any collective, when a gradient cannot go through a bucket: a sparse
+    /// gradient (an <c>Embedding(sparse: true)</c>), or one whose shape is not its parameter's
+    /// (a copy into the slice would broadcast it silently).</summary>
+    public void Validate()
+    {
+        foreach (var b in _buckets)
+            foreach (var p in b.Members)
+            {
+                using var g = p.grad;
+                if (g is null) continue;
+                if (g.is_sparse)
+                    throw new NotSupportedException($"DataParallel: a parameter of shape [{string.Join(", ", p.shape)}] has a sparse gradient; the gradient buckets average dense gradients only (use a dense Embedding)");
+                if (!g.shape.SequenceEqual(p.shape))
+                    throw new InvalidOperationException($"DataParallel: a parameter of shape [{string.Join(", ", p.shape)}] has a gradient of shape [{string.Join(", ", g.shape)}]; a gradient must have its parameter's shape");
+            }
     }
 
     /// <summary>Averages every member's gradient over the group's ranks: posts every bucket's
