@@ -9,7 +9,7 @@ static class CollectiveCases
 {
     public static readonly string[] Checks =
         ["sum", "average", "max", "min", "product", "int64-sum", "bool-any", "async", "broadcast", "broadcast-float16",
-         "all-gather", "reduce-scatter", "reduce-scatter-average", "barrier", "broadcast-bytes", "non-contiguous", "int-average", "float16-sum", "checked-count"];
+         "all-gather", "reduce-scatter", "reduce-scatter-average", "barrier", "broadcast-bytes", "non-contiguous", "int-average", "float16-sum", "checked-count", "null-reference"];
 
     public static int Collectives(ProcessGroup g)
     {
@@ -81,6 +81,13 @@ static class CollectiveCases
         var c = ones(1);
         g.AllReduce(c);
         say("checked-count", c.item<float>() == n, c.str());
+
+        // Open MPI installs signal handlers at init; .NET turns SIGSEGV from a null dereference
+        // into a NullReferenceException. Both must still work after MPI_Init.
+        bool caught = false;
+        try { string? none = Environment.GetEnvironmentVariable("ENGINE_NO_SUCH_VARIABLE"); _ = none!.Length; }
+        catch (NullReferenceException) { caught = true; }
+        say("null-reference", caught, "");
         return 0;
     }
 
