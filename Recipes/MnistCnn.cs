@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Engine.Data;
+using Engine.Distributed;
 using Engine.Losses;
 using Engine.Normalization;
 using Engine.Optim;
@@ -35,6 +36,9 @@ namespace Engine.Recipes;
 /// log.csv (Keras' CSVLogger format), tensorboard/ (event files), loss.png and accuracy.png, and
 /// while running a resume checkpoint (an interrupted run started again continues from its last
 /// epoch). Data: scripts/get-mnist.sh. Usage:
+/// Data-parallel when started by mpirun (<c>scripts/launch.sh 2 dotnet Recipes/bin/Release/net10.0/Recipes.dll mnist-cnn</c>):
+/// each rank trains on its DistributedSampler shard with batch B / ranks, SyncBatchNorm keeps the
+/// batch statistics global, gradients are averaged by DataParallel, and rank 0 alone writes and prints.
 /// <c>mnist-cnn [--epochs E] [--batch B] [--lr η] [--weight-decay λ] [--warmup S] [--seed S]
 /// [--layers L] [--hidden H] [--dropout p] [--no-augment] [--precision fp32|bf16] [--diagnostics N] [--threads N] [--data folder] [--out folder]</c>.
 /// </summary>
@@ -66,22 +70,41 @@ public static class MnistCnn
         var total = Stopwatch.StartNew();
         var s = Parse(args, out var folder, out var threads, out var output);
         if (threads is int t) Ops.SetNumThreads(t, "mnist-cnn --threads");
+        // Started by mpirun: one rank of a data-parallel job (a group of one otherwise).
+        using var group = LaunchEnvironment.Current.WorldSize > 1 ? ProcessGroup.Init() : null;
+        int ranks = group?.WorldSize ?? 1;
+        if (s.BatchSize % ranks != 0) throw new ArgumentException($"mnist-cnn: --batch {s.BatchSize} must be a multiple of the {ranks} ranks (each takes batch / ranks)");
+        bool main = group is not { IsMain: false };
+        if (!main) Console.SetOut(TextWriter.Null); // rank 0 speaks for the job
         var device = Runtime.DefaultDevice;
+        if (group is not null && device.type == DeviceType.CUDA) device = new Device(DeviceType.CUDA, group.LocalRank);
+        if (group is not null) Console.WriteLine($"mnist-cnn: data-parallel on {ranks} ranks ({group.LibraryVersion.Split('\n')[0].Trim()}), batch {s.BatchSize / ranks} per rank");
         Console.WriteLine($"mnist-cnn: libtorch {Runtime.LibTorchVersion} on {device}, {get_num_threads()} threads; " +
                           $"layers {s.Layers}, hidden {s.Hidden}, dropout {s.Dropout}, augmentation {(s.Augment ? "on" : "off")}, " +
                           $"AdamW lr {s.LearningRate} wd {s.WeightDecay}, batch {s.BatchSize}, {s.Epochs} epochs, seed {s.Seed}, {s.Precision}");
 
-        Fetch.IfMissing(folder, "get-mnist.sh");
+        if (main) Fetch.IfMissing(folder, "get-mnist.sh");
+        group?.Barrier(); // the other ranks read what rank 0 fetched
         using var train = Mnist.Load(folder, train: true, device);
         using var test = Mnist.Load(folder, train: false, device);
         manual_seed((long)s.Seed);
         using var model = Cnn(s.Layers, s.Hidden, s.Dropout);
+        // Data-parallel: batch statistics over the whole global batch, not each rank's shard.
+        if (group is not null) SyncBatchNorm.Convert(model, group);
         model.to(device);
+        using var parallel = group is null ? null : new DataParallel(model, group);
         // Augmentation runs in the loader on the batch's device, per sample, only while training.
         using var augment = new ImageAugmentation(s.Augmentation, s.Seed);
-        var loader = new DataLoader(train.Images, train.Labels, s.BatchSize, generator: new Generator(s.Seed),
-            options: new DataLoaderOptions { Augmentation = s.Augment ? BatchTransform.Input(augment) : null });
-        var testLoader = new DataLoader(test.Images, test.Labels, 1000, shuffle: false);
+        // Data-parallel: each rank's shard of every epoch's seeded order (the same seed on every rank).
+        var loader = group is null
+            ? new DataLoader(train.Images, train.Labels, s.BatchSize, generator: new Generator(s.Seed),
+                options: new DataLoaderOptions { Augmentation = s.Augment ? BatchTransform.Input(augment) : null })
+            : new DataLoader(train.Images, train.Labels, s.BatchSize / ranks, shuffle: false,
+                options: new DataLoaderOptions { Augmentation = s.Augment ? BatchTransform.Input(augment) : null, Sampler = new DistributedSampler(train.Images.shape[0], group, seed: (long)s.Seed) });
+        var testLoader = group is null
+            ? new DataLoader(test.Images, test.Labels, 1000, shuffle: false)
+            : new DataLoader(test.Images, test.Labels, 1000 / ranks, shuffle: false,
+                options: new DataLoaderOptions { Sampler = new DistributedSampler(test.Images.shape[0], group, shuffle: false) });
         long totalSteps = loader.Batches * s.Epochs;
         long warmup = s.WarmupSteps > 0 ? s.WarmupSteps : Math.Max(1, loader.Batches / 2);
         // Weight decay on the conv and linear weights, none on biases and batch-norm γ, β.
@@ -108,6 +131,7 @@ public static class MnistCnn
             {
                 Scheduler = scheduler, Seed = (long)s.Seed,
                 StepStrategy = precision is null ? null : new Engine.Precision.MixedPrecisionStep(precision),
+                DataParallel = parallel,
             });
         var tensorBoard = new TensorBoard(Path.Combine(output, "tensorboard"));
         var callbacks = new List<Callback>
@@ -126,6 +150,7 @@ public static class MnistCnn
         var history = trainer.Fit(loader, testLoader, s.Epochs, callbacks);
 
         double accuracy = history["val_accuracy"][^1];
+        if (!main) return accuracy >= 0.99 ? 0 : 1;
         var epochs = Enumerable.Range(1, history.Epochs.Count).Select(e => (double)e).ToList();
         new LineChart("MNIST CNN: loss", "epoch", "cross-entropy", logY: true)
             .Add("train (augmented)", epochs, history["loss"]).Add("test", epochs, history["val_loss"])
@@ -143,6 +168,7 @@ public static class MnistCnn
     /// <summary>One line per epoch with the numbers that matter here, whether or not the output is a terminal.</summary>
     sealed class EpochLine : Callback
     {
+        public override bool MainRankOnly => true;
         Stopwatch _clock = new();
         public override void OnEpochBegin(int epoch) => _clock = Stopwatch.StartNew();
         public override void OnEpochEnd(int epoch, IReadOnlyDictionary<string, double> logs) =>

@@ -16,6 +16,13 @@ static class DistributedCases
             "dist-collectives" => CollectiveCases.Collectives(group),
             "dist-mismatch" => CollectiveCases.Mismatch(group),
             "dist-stuck" => CollectiveCases.Stuck(group),
+            "dist-trainer" => TrainerCases.Trainer(group),
+            "dist-resume" => TrainerCases.Resume(group),
+            "dist-ddp-training" => DataParallelCases.Training(group),
+            "dist-ddp-single" => DataParallelCases.Single(group),
+            "dist-ddp-steady" => DataParallelCases.Steady(group),
+            "dist-syncbn" => SyncBatchNormCases.Run(group),
+            "dist-ddp-mismatch" => DataParallelCases.Mismatch(group),
             _ => throw new ArgumentException($"no distributed child case '{name}'"),
         };
     }

@@ -46,7 +46,10 @@ static class MpiJob
         info.Environment["ENGINE_TESTS_OUT"] = dir;
         info.Environment["TERM"] = "dumb"; // no terminal escape codes from .NET's console in the output
         if (env is not null) foreach (var (k, v) in env) info.Environment[k] = v;
-        var args = new List<string> { "--allow-run-as-root", "--oversubscribe", "--bind-to", "none", "--tag-output", "-np", ranks.ToString() };
+        // Shared memory without the single-copy (CMA, process_vm_readv) path: containers that deny
+        // ptrace refuse it, and these tests move small tensors.
+        var args = new List<string> { "--allow-run-as-root", "--oversubscribe", "--bind-to", "none", "--tag-output",
+            "--mca", "btl_vader_single_copy_mechanism", "none", "-np", ranks.ToString() };
         // mpirun forwards only the variables named with -x.
         foreach (var k in new[] { "ENGINE_TESTS_CHILD", "ENGINE_TESTS_OUT", "TERM", "DOTNET_DbgEnableMiniDump", "OMP_WAIT_POLICY", "OMP_NUM_THREADS" }.Concat(env?.Keys ?? []))
             if (info.Environment.ContainsKey(k) && info.Environment[k] is not null) { args.Add("-x"); args.Add(k); }

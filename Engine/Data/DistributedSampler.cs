@@ -27,6 +27,11 @@ namespace Engine.Data;
 /// </summary>
 public sealed class DistributedSampler : IIndexSampler
 {
+    /// <summary>This rank's shard of a data set of <paramref name="length"/> samples, for the ranks of
+    /// <paramref name="group"/> (R = its world size, rank = its rank).</summary>
+    public DistributedSampler(long length, Distributed.ProcessGroup group, bool shuffle = true, long seed = 0, bool dropLast = false)
+        : this(length, (group ?? throw new ArgumentNullException(nameof(group), "DistributedSampler: group is null")).WorldSize, group.Rank, shuffle, seed, dropLast) { }
+
     /// <param name="length">The data set's size N.</param>
     /// <param name="numReplicas">R, the number of ranks sharing the data set (the world size).</param>
     /// <param name="rank">This rank, in [0, R).</param>

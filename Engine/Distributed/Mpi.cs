@@ -68,15 +68,10 @@ internal static unsafe class Mpi
 
     const int RtldNow = 2, RtldGlobal = 0x100;
 
-    /// <summary>The library names tried, in order (<c>ENGINE_MPI_LIBRARY</c> first when set).</summary>
-    internal static string[] Candidates()
-    {
-        var names = new List<string>();
-        if (Environment.GetEnvironmentVariable("ENGINE_MPI_LIBRARY") is { Length: > 0 } path) names.Add(path);
-        names.Add("libmpi.so.40");
-        names.Add("libmpi.so");
-        return names.ToArray();
-    }
+    /// <summary>The library names tried, in order: <c>ENGINE_MPI_LIBRARY</c> alone when set, else
+    /// Open MPI 4's soname and the development link.</summary>
+    internal static string[] Candidates() =>
+        Environment.GetEnvironmentVariable("ENGINE_MPI_LIBRARY") is { Length: > 0 } path ? [path] : ["libmpi.so.40", "libmpi.so"];
 
     /// <summary>Loads the library once; throws <see cref="DistributedException"/> naming what was
     /// tried and how to install it. Nothing native runs before the library is found.</summary>

@@ -29,6 +29,13 @@ namespace Engine.Distributed;
 /// the call and, for the signature exchange, the silent ranks. The group is unusable after a
 /// timeout or an MPI error (MPI's state is undefined): end the process; a job restarted from its
 /// last checkpoint continues (mpirun itself ends the job when a rank exits abnormally).</para>
+/// <para><b>CUDA tensors</b> go through NCCL (<see cref="NcclCommunicator"/>, made at the first
+/// CUDA collective on the tensor's GPU, its unique id broadcast over MPI): the same calls, checked
+/// the same way over MPI, enqueued on libtorch's default stream so they need no host sync (an
+/// async all-reduce is complete as far as the host is concerned; the stream orders the rest). A
+/// stuck NCCL peer blocks the stream, not the host: the next host read waits on it, and no
+/// timeout applies there (PyTorch's NCCL watchdog thread is not reproduced). This path has run
+/// only against a fake libnccl in the tests; no GPU was available to this project's CI.</para>
 /// <para>One group per process (MPI is initialized once); <see cref="Dispose"/> finalizes MPI.</para>
 /// </summary>
 public sealed unsafe partial class ProcessGroup : IDisposable
@@ -45,6 +52,7 @@ public sealed unsafe partial class ProcessGroup : IDisposable
     readonly long* _signature, _signatures;
     readonly IntPtr[] _signatureRequests;
     readonly Work _internal = new();
+    NcclCommunicator? _nccl;
     long _sequence;
     string? _fault;
     bool _finalizable = true; // false once a collective was abandoned: MPI_Finalize would wait on it
@@ -153,6 +161,12 @@ public sealed unsafe partial class ProcessGroup : IDisposable
         const string call = "Broadcast";
         ArgumentNullException.ThrowIfNull(tensor);
         CheckRoot(root, call);
+        if (IsCuda(tensor, call))
+        {
+            Agree(call, tensor, (int)CallCode.Broadcast, root);
+            NcclFor(tensor, call).Broadcast(tensor, root);
+            return;
+        }
         var (type, scale) = Transfer(tensor, call, null);
         Agree(call, tensor, (int)CallCode.Broadcast, root);
         var work = Begin(_internal, call, tensor, 1);
@@ -168,9 +182,16 @@ public sealed unsafe partial class ProcessGroup : IDisposable
     {
         const string call = "AllGather";
         ArgumentNullException.ThrowIfNull(tensor);
+        if (IsCuda(tensor, call))
+        {
+            Agree(call, tensor, (int)CallCode.AllGather, 0);
+            var gathered = empty([WorldSize, .. tensor.shape], tensor.dtype, tensor.device);
+            NcclFor(tensor, call).AllGather(tensor, gathered);
+            return gathered;
+        }
         var (type, scale) = Transfer(tensor, call, null);
         long count = tensor.numel() * scale;
-        if (count > int.MaxValue) throw new DistributedException($"ProcessGroup.{call}: {count} elements per rank exceed MPI's int count; gather smaller pieces");
+        if (count > int.MaxValue) throw new ArgumentException($"ProcessGroup.{call}: {count} elements per rank exceed MPI's int count; gather smaller pieces");
         Agree(call, tensor, (int)CallCode.AllGather, 0);
         var output = empty([WorldSize, .. tensor.shape], tensor.dtype, tensor.device);
         var work = Begin(_internal, call, output, 1);
@@ -187,10 +208,17 @@ public sealed unsafe partial class ProcessGroup : IDisposable
         const string call = "ReduceScatter";
         ArgumentNullException.ThrowIfNull(tensor);
         if (tensor.dim() == 0 || tensor.shape[0] % WorldSize != 0)
-            throw new DistributedException($"ProcessGroup.{call}: the input's first dimension must be a multiple of the world size {WorldSize}, got shape [{string.Join(", ", tensor.shape)}]");
+            throw new ArgumentException($"ProcessGroup.{call}: the input's first dimension must be a multiple of the world size {WorldSize}, got shape [{string.Join(", ", tensor.shape)}]");
+        if (IsCuda(tensor, call))
+        {
+            Agree(call, tensor, (int)CallCode.ReduceScatter, (int)op);
+            var block = empty([tensor.shape[0] / WorldSize, .. tensor.shape.Skip(1)], tensor.dtype, tensor.device);
+            NcclFor(tensor, call).ReduceScatter(tensor, block, op);
+            return block;
+        }
         var (type, _) = Transfer(tensor, call, op);
         long count = tensor.numel() / WorldSize;
-        if (count > int.MaxValue) throw new DistributedException($"ProcessGroup.{call}: {count} elements per rank exceed MPI's int count; scatter smaller pieces");
+        if (count > int.MaxValue) throw new ArgumentException($"ProcessGroup.{call}: {count} elements per rank exceed MPI's int count; scatter smaller pieces");
         Agree(call, tensor, (int)CallCode.ReduceScatter, (int)op);
         var output = empty([tensor.shape[0] / WorldSize, .. tensor.shape.Skip(1)], tensor.dtype, tensor.device);
         var work = Begin(_internal, call, output, op == ReduceOp.Average ? WorldSize : 1);
@@ -232,6 +260,13 @@ public sealed unsafe partial class ProcessGroup : IDisposable
     Work StartAllReduce(Tensor tensor, ReduceOp op, Work work, string call)
     {
         ArgumentNullException.ThrowIfNull(tensor);
+        if (IsCuda(tensor, call))
+        {
+            Agree(call, tensor, (int)CallCode.AllReduce, (int)op);
+            Begin(work, call, null, 1); // enqueued on the CUDA stream: nothing for the host to wait on
+            NcclFor(tensor, call).AllReduce(tensor, op);
+            return work;
+        }
         var (type, scale) = Transfer(tensor, call, op);
         Agree(call, tensor, (int)CallCode.AllReduce, (int)op);
         Begin(work, call, tensor, op == ReduceOp.Average ? WorldSize : 1);
@@ -333,12 +368,10 @@ public sealed unsafe partial class ProcessGroup : IDisposable
     (IntPtr Type, int Scale) Transfer(Tensor tensor, string call, ReduceOp? op)
     {
         CheckUsable(call);
-        if (tensor.device_type == DeviceType.CUDA)
-            throw new DistributedException($"ProcessGroup.{call}: CUDA tensors go through NCCL, which is not available in this build or on this machine ({tensor.device})");
         if (tensor.device_type != DeviceType.CPU)
-            throw new DistributedException($"ProcessGroup.{call}: tensors on {tensor.device} are not supported; MPI sends CPU tensors, NCCL CUDA tensors");
+            throw new ArgumentException($"ProcessGroup.{call}: tensors on {tensor.device} are not supported; MPI sends CPU tensors, NCCL CUDA tensors");
         if (!tensor.is_contiguous())
-            throw new DistributedException($"ProcessGroup.{call}: the tensor of shape [{string.Join(", ", tensor.shape)}] is not contiguous; pass tensor.contiguous() (the collective works in place on its memory)");
+            throw new ArgumentException($"ProcessGroup.{call}: the tensor of shape [{string.Join(", ", tensor.shape)}] is not contiguous; pass tensor.contiguous() (the collective works in place on its memory)");
         var dtype = tensor.dtype;
         IntPtr? reducible = dtype switch
         {
@@ -354,14 +387,37 @@ public sealed unsafe partial class ProcessGroup : IDisposable
         if (op is { } o)
         {
             if (reducible is null)
-                throw new DistributedException($"ProcessGroup.{call}: MPI cannot {o} {dtype} tensors; reduce in float32 (tensor.to(ScalarType.Float32)) or float64" +
+                throw new ArgumentException($"ProcessGroup.{call}: MPI cannot {o} {dtype} tensors; reduce in float32 (tensor.to(ScalarType.Float32)) or float64" +
                                                (dtype == ScalarType.Bool ? ", or use Max (any) / Min (all) for bool" : ""));
             if (o == ReduceOp.Average && !tensor.is_floating_point())
-                throw new DistributedException($"ProcessGroup.{call}: Average needs a floating-point tensor, got {dtype}; use Sum and divide");
+                throw new ArgumentException($"ProcessGroup.{call}: Average needs a floating-point tensor, got {dtype}; use Sum and divide");
             return (reducible.Value, 1);
         }
         // Moving values only: any dtype goes as bytes.
         return reducible is { } r ? (r, 1) : (Mpi.Byte, (int)tensor.ElementSize);
+    }
+
+    /// <summary>Whether <paramref name="tensor"/> takes the NCCL path; checks on this rank, before
+    /// any message, what NCCL would refuse only after the others started waiting.</summary>
+    bool IsCuda(Tensor tensor, string call)
+    {
+        if (tensor.device_type != DeviceType.CUDA) return false;
+        CheckUsable(call);
+        if (!Nccl.IsAvailable) throw new NcclUnavailableException(Nccl.UnavailableReason ?? "NCCL is not available");
+        if (!tensor.is_contiguous())
+            throw new ArgumentException($"ProcessGroup.{call}: the tensor of shape [{string.Join(", ", tensor.shape)}] on {tensor.device} is not contiguous; pass tensor.contiguous()");
+        if (_nccl is { } c && c.CudaDevice != tensor.device_index)
+            throw new ArgumentException($"ProcessGroup.{call}: this rank's NCCL communicator is on cuda:{c.CudaDevice}, the tensor on {tensor.device}; one process drives one GPU (cuda:LocalRank)");
+        return true;
+    }
+
+    /// <summary>The NCCL communicator, made at the first CUDA collective: rank 0's unique id goes
+    /// to every rank over MPI (the signature check just lined the ranks up on this call).</summary>
+    NcclCommunicator NcclFor(Tensor tensor, string call)
+    {
+        if (_nccl is { } c) return c;
+        var id = BroadcastBytes(Rank == 0 ? NcclCommunicator.GetUniqueId() : null);
+        return _nccl = NcclCommunicator.Create(Rank, WorldSize, id, (int)tensor.device_index);
     }
 
     static IntPtr Data(Tensor t) => t.numel() == 0 ? IntPtr.Zero : Engine.Optim.NativeTensor.Data(t);
@@ -402,6 +458,7 @@ public sealed unsafe partial class ProcessGroup : IDisposable
         {
             if (_disposed) return;
             _disposed = true;
+            _nccl?.Dispose();
             if (_finalizable)
             {
                 int finalized = 0;

@@ -1,4 +1,5 @@
 using Engine.Data;
+using Engine.Distributed;
 using Engine.Regularization;
 using Engine.Schedules;
 using Engine.Training.Callbacks;
@@ -36,6 +37,7 @@ public sealed class Trainer
     readonly Metric[] _metrics;
     readonly Mean _loss = new("loss");
     readonly IStepStrategy _strategy;
+    readonly Tensor? _stopFlag; // data-parallel: the stop request every rank agrees on, reused
     int _pending; // micro-batches back-propagated since the last optimizer step
 
     /// <param name="metrics">Accumulated on device over each epoch (training) and over validation.</param>
@@ -54,6 +56,13 @@ public sealed class Trainer
         var dup = names.GroupBy(n => n).FirstOrDefault(g => g.Count() > 1);
         if (dup is not null) throw new ArgumentException($"Trainer: two metrics report '{dup.Key}'; give one of them another name", nameof(metrics));
         _strategy = Options.StepStrategy ?? DefaultStepStrategy.Instance;
+        if (Options.DataParallel is { } parallel)
+        {
+            if (!ReferenceEquals(parallel.Module, model))
+                throw new ArgumentException("Trainer: TrainerOptions.DataParallel wraps another module than the Trainer's model; build it on the same model", nameof(options));
+            if (_strategy is not DataParallelStep) _strategy = new DataParallelStep(parallel, _strategy);
+            _stopFlag = zeros(1).DetachFromDisposeScope();
+        }
 
         var first = Model.parameters().FirstOrDefault();
         if (Options.Device is { } d)
@@ -75,6 +84,9 @@ public sealed class Trainer
     public Func<Tensor, Tensor, Tensor> Loss { get; }
     public TrainerOptions Options { get; }
     public IReadOnlyList<Metric> Metrics => _metrics;
+
+    /// <summary>The ranks of data-parallel training (<see cref="TrainerOptions.DataParallel"/>), or null.</summary>
+    public ProcessGroup? Group => Options.DataParallel?.Group;
 
     /// <summary>The device the model and the batches are on.</summary>
     public Device Device { get; }
@@ -239,6 +251,13 @@ public sealed class Trainer
 
     Dictionary<string, double> ComputeLogs(string prefix)
     {
+        // Each rank saw its shard: sum the accumulators over the ranks, so every rank logs the
+        // whole data's values (one small all-reduce per metric per epoch).
+        if (Group is { WorldSize: > 1 } group)
+        {
+            _loss.Synchronize(group);
+            foreach (var m in _metrics) m.Synchronize(group);
+        }
         var logs = new Dictionary<string, double>();
         foreach (var (k, v) in _loss.Compute()) logs[prefix + k] = v;
         foreach (var m in _metrics)
@@ -283,6 +302,8 @@ public sealed class Trainer
         if (validation is { Batches: <= 0 }) throw new TrainerCheckException($"Trainer.Fit: the validation data is empty ({validation.Batches} batches)");
         if (Options.Seed is { } seed) manual_seed(seed);
         TrainData = train;
+        // Writers (checkpoints, logs, progress) run on rank 0 only; deciders run everywhere.
+        if (Group is { IsMain: false }) cbs = cbs.Where(c => !c.MainRankOnly).ToList();
         foreach (var c in cbs) c.Trainer = this;
         // Restoring a run (BackupAndRestore) reads state here, before the dry run draws the first
         // batch; nothing is written yet.
@@ -324,6 +345,7 @@ public sealed class Trainer
                         EpochSamples += x.shape[0];
                         BatchInEpoch = b + 1;
                         foreach (var c in cbs) c.OnBatchEnd(b, step.Loss);
+                        AgreeOnStop();
                         b++;
                     }
                 }
@@ -355,6 +377,7 @@ public sealed class Trainer
                 BatchInEpoch = 0;
                 history.Add(epoch, logs);
                 foreach (var c in cbs) c.OnEpochEnd(epoch, logs);
+                AgreeOnStop();
             }
         }
         finally
@@ -362,6 +385,17 @@ public sealed class Trainer
             if (began) foreach (var c in cbs) c.OnTrainEnd(history);
         }
         return history;
+    }
+
+    /// <summary>Data-parallel: a stop requested on any rank (TerminateOnNaN sees its own shard's
+    /// loss) stops every rank after the same batch, else the others would wait in the next step's
+    /// all-reduce. One 1-element all-reduce per batch.</summary>
+    void AgreeOnStop()
+    {
+        if (Group is not { WorldSize: > 1 } group || _stopFlag is null) return;
+        _stopFlag.fill_(StopTraining ? 1 : 0);
+        group.AllReduce(_stopFlag, ReduceOp.Max);
+        StopTraining = _stopFlag.item<float>() > 0;
     }
 
     /// <summary>The mean loss and the metrics over <paramref name="data"/>, in eval mode under

@@ -47,6 +47,15 @@ public sealed class TrainerOptions
     /// <summary>Backward and step (the mixed-precision hook); null: <see cref="DefaultStepStrategy"/>.</summary>
     public IStepStrategy? StepStrategy { get; init; }
 
+    /// <summary>Data-parallel training over a <see cref="Distributed.ProcessGroup"/>: every step's
+    /// gradients are averaged over the ranks (<see cref="Distributed.DataParallel"/>, wrapped around
+    /// <see cref="StepStrategy"/>), the epoch's loss and metrics are summed over the ranks before they
+    /// are read (every rank sees the same logs, so EarlyStopping and ReduceLROnPlateau decide alike), a
+    /// stop requested on any rank stops every rank, and callbacks that write (checkpoints, logs,
+    /// progress: <see cref="Callbacks.Callback.MainRankOnly"/>) run on rank 0 only. Give each rank
+    /// its shard of the data (<see cref="Data.DistributedSampler"/>).</summary>
+    public Distributed.DataParallel? DataParallel { get; init; }
+
     /// <summary>Run the dry run (one forward and loss on the first batch, see <see cref="Trainer.DryRun"/>) before training.</summary>
     public bool DryRun { get; init; } = true;
 

@@ -124,7 +124,9 @@ public sealed class BackupAndRestore : Callback
         }
         var folder = System.IO.Path.GetDirectoryName(Path);
         if (!string.IsNullOrEmpty(folder)) Directory.CreateDirectory(folder);
-        TrainingCheckpoint.Save(Path, Trainer.Model, Trainer.Optimizer, state);
+        // Data-parallel ranks hold the same weights, optimizer state and loader position: rank 0
+        // writes, every rank restores from its file.
+        if (Trainer.Group is not { IsMain: false }) TrainingCheckpoint.Save(Path, Trainer.Model, Trainer.Optimizer, state);
         if (cudaModel) torch.cuda.manual_seed_all(cudaSeed);
         _lastSavedStep = Trainer.GlobalStep;
     }

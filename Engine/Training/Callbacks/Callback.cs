@@ -21,6 +21,11 @@ public abstract class Callback
     /// <summary>The trainer running this callback (set by Fit before <see cref="OnTrainBegin"/>).</summary>
     public Trainer Trainer { get; internal set; } = null!;
 
+    /// <summary>In data-parallel training, run only on rank 0: true for callbacks whose work is
+    /// writing (checkpoints, CSV/TensorBoard logs, progress), false for those that decide (early
+    /// stopping, learning-rate changes), which must run on every rank to keep the ranks alike.</summary>
+    public virtual bool MainRankOnly => false;
+
     /// <summary>The log names this callback reads at epoch end.</summary>
     public virtual IEnumerable<string> Monitors => [];
 

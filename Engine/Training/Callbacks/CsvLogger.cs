@@ -11,6 +11,9 @@ namespace Engine.Training.Callbacks;
 /// </summary>
 public sealed class CsvLogger(string path, char separator = ',', bool append = false) : Callback
 {
+    /// <summary>Writes: rank 0 only in data-parallel training.</summary>
+    public override bool MainRankOnly => true;
+
     StreamWriter? _writer;
     string[]? _keys;
 

@@ -9,6 +9,9 @@ namespace Engine.Training.Callbacks;
 /// </summary>
 public sealed class LoggingCallback(ILogger logger) : Callback
 {
+    /// <summary>Writes: rank 0 only in data-parallel training.</summary>
+    public override bool MainRankOnly => true;
+
     readonly ILogger _logger = logger ?? throw new ArgumentNullException(nameof(logger));
 
     public override void OnTrainBegin() =>

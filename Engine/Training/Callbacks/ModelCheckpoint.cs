@@ -16,6 +16,9 @@ namespace Engine.Training.Callbacks;
 /// </summary>
 public sealed class ModelCheckpoint : Callback
 {
+    /// <summary>Writes: rank 0 only in data-parallel training.</summary>
+    public override bool MainRankOnly => true;
+
     static readonly Regex Field = new(@"\{(?<name>[A-Za-z_][A-Za-z0-9_]*)(?::(?<format>[^}]*))?\}", RegexOptions.Compiled);
 
     public ModelCheckpoint(string path, string monitor = "val_loss", bool saveBestOnly = false, MonitorMode mode = MonitorMode.Auto)

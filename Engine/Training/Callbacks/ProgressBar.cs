@@ -14,6 +14,12 @@ namespace Engine.Training.Callbacks;
 /// </summary>
 public sealed class ProgressBar : Callback
 {
+    /// <summary>Writes: rank 0 only in data-parallel training.</summary>
+    public override bool MainRankOnly => true;
+
+    // Data-parallel: every rank trains as many samples as rank 0, so the job's throughput is N times its.
+    int Ranks => Trainer.Group?.WorldSize ?? 1;
+
     readonly IAnsiConsole _console;
     readonly Stopwatch _clock = new();
     double _lastDraw;
@@ -53,7 +59,7 @@ public sealed class ProgressBar : Callback
         double value = loss.to(ScalarType.Float64).item<double>();
         const int width = 24;
         int filled = total > 0 ? (int)Math.Min(width, width * done / total) : 0;
-        double rate = now > 0 ? Trainer.EpochSamples / now : 0;
+        double rate = now > 0 ? Trainer.EpochSamples * Ranks / now : 0;
         double eta = done > 0 ? now / done * (total - done) : 0;
         var text = $" {done}/{total} - loss: {value.ToString("G4", CultureInfo.InvariantCulture)} - {rate.ToString("0", CultureInfo.InvariantCulture)} samples/s - ETA {Duration(eta)}";
         var head = $"Epoch {Trainer.Epoch + 1}/{Trainer.Epochs} ";
@@ -66,7 +72,7 @@ public sealed class ProgressBar : Callback
     public override void OnEpochEnd(int epoch, IReadOnlyDictionary<string, double> logs)
     {
         double seconds = _clock.Elapsed.TotalSeconds;
-        double rate = seconds > 0 ? Trainer.EpochSamples / seconds : 0;
+        double rate = seconds > 0 ? Trainer.EpochSamples * Ranks / seconds : 0;
         var line = $"Epoch {epoch + 1}/{Trainer.Epochs} - {Trainer.BatchesPerEpoch} batches - {Duration(seconds)} - " +
                    $"{rate.ToString("0", CultureInfo.InvariantCulture)} samples/s - {FormatLogs(logs)}";
         // The plain line goes to the console's writer as is: Spectre would wrap it at the width.

@@ -11,6 +11,9 @@ namespace Engine.Training.Callbacks;
 /// </summary>
 public sealed class TensorBoard(string logDir, int updateFreq = 0) : Callback
 {
+    /// <summary>Writes: rank 0 only in data-parallel training.</summary>
+    public override bool MainRankOnly => true;
+
     TorchSharp.Modules.SummaryWriter? _writer;
 
     public string LogDir { get; } = logDir ?? throw new ArgumentNullException(nameof(logDir));

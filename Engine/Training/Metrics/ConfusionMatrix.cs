@@ -47,5 +47,14 @@ public sealed class ConfusionMatrix : Metric
 
     public override IReadOnlyDictionary<string, double> Compute() => new Dictionary<string, double>();
 
+    public override void Synchronize(Distributed.ProcessGroup group)
+    {
+        var device = _counts?.device ?? CPU;
+        using var counts = _counts is null ? zeros(NumClasses * NumClasses, ScalarType.Int64) : _counts.to(ScalarType.Int64).cpu().contiguous().clone();
+        group.AllReduce(counts, Distributed.ReduceOp.Sum);
+        Free(ref _counts);
+        _counts = counts.to(device).DetachFromDisposeScope();
+    }
+
     public override void Reset() => Free(ref _counts);
 }

@@ -29,6 +29,13 @@ public sealed class Mean(string name) : Metric
     public override IReadOnlyDictionary<string, double> Compute() =>
         new Dictionary<string, double> { [Name] = _sum is null || _weight == 0 ? double.NaN : _sum.item<double>() / _weight };
 
+    public override void Synchronize(Distributed.ProcessGroup group)
+    {
+        var v = SumAcross(group, Value(_sum), _weight);
+        Set(ref _sum, v[0], ScalarType.Float64);
+        _weight = v[1];
+    }
+
     public override void Reset()
     {
         Free(ref _sum);

@@ -23,6 +23,33 @@ public abstract class Metric : IDisposable
     /// <summary>Forgets every batch.</summary>
     public abstract void Reset();
 
+    /// <summary>Data-parallel training: sums this metric's accumulators over every rank of
+    /// <paramref name="group"/> (each rank saw its shard), so <see cref="Compute"/> gives the whole
+    /// data's value on every rank. Every rank must call it. A metric of your own overrides it to
+    /// sum its accumulators (the built-in ones do); the default refuses rather than report one shard.</summary>
+    public virtual void Synchronize(Distributed.ProcessGroup group) =>
+        throw new NotSupportedException($"{GetType().Name} does not implement Synchronize(ProcessGroup); override it to all-reduce (sum) its accumulators for data-parallel training");
+
+    /// <summary>Sums host values over the ranks in float64 (counts stay exact below 2^53).</summary>
+    protected static double[] SumAcross(Distributed.ProcessGroup group, params double[] values)
+    {
+        using var t = torch.tensor(values, ScalarType.Float64);
+        group.AllReduce(t, Distributed.ReduceOp.Sum);
+        return t.data<double>().ToArray();
+    }
+
+    /// <summary>A scalar accumulator's value on the host (0 when it was never made).</summary>
+    protected static double Value(Tensor? accumulator) => accumulator is null ? 0 : accumulator.to(ScalarType.Float64).item<double>();
+
+    /// <summary>Replaces a scalar accumulator with <paramref name="value"/>, on its device (the CPU when it was never made).</summary>
+    protected static void Set(ref Tensor? accumulator, double value, ScalarType dtype)
+    {
+        var device = accumulator?.device ?? CPU;
+        Free(ref accumulator);
+        using var t = torch.tensor(value, ScalarType.Float64);
+        accumulator = t.to(dtype, device).DetachFromDisposeScope();
+    }
+
     public virtual void Dispose()
     {
         Reset();

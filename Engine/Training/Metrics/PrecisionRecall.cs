@@ -58,5 +58,7 @@ public sealed class PrecisionRecall : Metric
         return result;
     }
 
+    public override void Synchronize(Distributed.ProcessGroup group) => _matrix.Synchronize(group);
+
     public override void Reset() => _matrix.Reset();
 }

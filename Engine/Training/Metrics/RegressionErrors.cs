@@ -36,6 +36,14 @@ public sealed class RegressionErrors(string prefix = "") : Metric
         return new Dictionary<string, double> { [prefix + "mae"] = mae, [prefix + "mse"] = mse, [prefix + "rmse"] = Math.Sqrt(mse) };
     }
 
+    public override void Synchronize(Distributed.ProcessGroup group)
+    {
+        var v = SumAcross(group, Value(_abs), Value(_sq), _count);
+        Set(ref _abs, v[0], ScalarType.Float64);
+        Set(ref _sq, v[1], ScalarType.Float64);
+        _count = (long)v[2];
+    }
+
     public override void Reset()
     {
         Free(ref _abs);

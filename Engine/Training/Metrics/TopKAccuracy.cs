@@ -38,6 +38,13 @@ public sealed class TopKAccuracy : Metric
     public override IReadOnlyDictionary<string, double> Compute() =>
         new Dictionary<string, double> { [Name] = _correct is null || _count == 0 ? double.NaN : _correct.item<long>() / (double)_count };
 
+    public override void Synchronize(Distributed.ProcessGroup group)
+    {
+        var v = SumAcross(group, Value(_correct), _count);
+        Set(ref _correct, v[0], ScalarType.Int64);
+        _count = (long)v[1];
+    }
+
     public override void Reset()
     {
         Free(ref _correct);
