@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The data-parallel measurements of docs/distributed-scaling.md, under mpirun (scripts/launch.sh):
-# per round, the all-reduce sweep + memory floor (2 ranks × 1 thread), then the mnist-cnn step as
-# 2 ranks × 1 thread, 1 rank × 2 threads and 1 rank × 1 thread, in an order that rotates every
+# per round, the all-reduce sweep + memory floor (2 ranks × 1 thread), then the mnist-cnn step (the
+# recipe's SyncBatchNorm + DataParallel step, and the flat-buffer one) as 2 ranks × 1 thread,
+# 1 rank × 2 threads and 1 rank × 1 thread, in an order that rotates every
 # round so load from other processes falls on every configuration alike. Logs go to $OUT (default
 # artifacts/bench-distributed/); Engine.Bench/Distributed/report.py pools every repeat of every
 # round into Engine.Bench/Distributed/RESULTS.md (the committed one pools two invocations:
@@ -32,7 +33,9 @@ for ((r = 1; r <= rounds; r++)); do
     bench 2 1 floor,sweep "sweep-r$r.log"
     for ((k = 0; k < ${#configs[@]}; k++)); do
         read -r ranks threads <<<"${configs[$(((k + r - 1) % ${#configs[@]}))]}"
-        bench "$ranks" "$threads" step "step-${ranks}x${threads}-r$r.log"
+        cases=step,stepflat
+        ((ranks == 1)) && cases+=,stepsync # SyncBatchNorm + DataParallel in a group of one: their local cost
+        bench "$ranks" "$threads" "$cases" "step-${ranks}x${threads}-r$r.log"
     done
 done
 /usr/bin/python3 Engine.Bench/Distributed/report.py "$out" > Engine.Bench/Distributed/RESULTS.md

@@ -52,7 +52,10 @@ static class AllReduceBench
             Say(pg, $"@params\t{cnnParameters}");
             if (want("floor")) Floor(pg, h);
             if (want("sweep")) Sweep(pg, h, cnnParameters);
-            if (want("step")) Step(pg, h, data);
+            if (want("step")) Step(pg, h, data, recipe: true);
+            if (want("stepflat")) Step(pg, h, data, recipe: false);
+            // The recipe's SyncBatchNorm + DataParallel even in a group of one: their local cost.
+            if (want("stepsync")) Step(pg, h, data, recipe: true, forceSync: true);
         }
         finally
         {
@@ -218,7 +221,7 @@ static class AllReduceBench
 
     // ------------------------------------------------------------------ step
 
-    static void Step(ProcessGroup pg, Harness h, string folder)
+    static void Step(ProcessGroup pg, Harness h, string folder, bool recipe, bool forceSync = false)
     {
         if (!MnistEpoch.Available(folder))
         {
@@ -232,8 +235,16 @@ static class AllReduceBench
         using var train = Engine.Data.Mnist.Load(folder, train: true);
         manual_seed(0);
         using var model = RecipeCnn();
+        // The recipe under mpirun: SyncBatchNorm (one all-reduce of the batch statistics per BN
+        // layer in forward, one in backward) and DataParallel (broadcast from rank 0, 25 MiB
+        // buckets: one here). The flat variant: plain BatchNorm on each rank's shard, gradients
+        // copied into one buffer by hand, one AllReduce(Average) with the check off.
+        bool sync = recipe && (n > 1 || forceSync);
+        if (sync) Engine.Distributed.SyncBatchNorm.Convert(model, pg);
+        using var parallel = sync ? new DataParallel(model, pg) : null;
         var parameters = model.parameters().ToList();
-        using (no_grad()) foreach (var p in parameters) pg.Broadcast(p, 0); // same start on every rank, as DDP does
+        if (!recipe)
+            using (no_grad()) foreach (var p in parameters) pg.Broadcast(p, 0); // same start on every rank, as DDP does
         long total = parameters.Sum(p => p.numel());
         using var flat = zeros(total);
         var views = new List<(Parameter P, Tensor Slice)>();
@@ -251,7 +262,9 @@ static class AllReduceBench
             options: new Engine.Data.DataLoaderOptions { Sampler = sampler });
         model.train();
         augment.train(true);
-        pg.CheckCollectives = false; // a training step's fixed pattern, as a data-parallel loop runs it
+        // Flat: a training step's fixed pattern, run with the check off. Recipe: the group's default
+        // (on) as the recipe leaves it; DataParallel skips the check for its buckets after step 1.
+        pg.CheckCollectives = recipe;
 
         int stepsPerRepeat = Math.Max(2, (int)Math.Round(20 * h.Scale));
         int reps = Math.Max(3, Math.Min(h.Repeats, 9));
@@ -273,15 +286,18 @@ static class AllReduceBench
             var loss = Engine.Losses.Loss.CrossEntropy(model.forward(input), y);
             loss.backward();
             long t1 = Stopwatch.GetTimestamp();
-            using (no_grad()) foreach (var (p, slice) in views) slice.copy_(p.grad!);
+            if (!recipe)
+                using (no_grad()) foreach (var (p, slice) in views) slice.copy_(p.grad!);
             long t2 = Stopwatch.GetTimestamp();
             // Measurement only (a data-parallel step has no barrier): splits the time in the
             // collective into waiting for the slowest rank's backward and the transfer itself.
             pg.Barrier();
             long tb = Stopwatch.GetTimestamp();
-            pg.AllReduce(flat, ReduceOp.Average);
+            if (!recipe) pg.AllReduce(flat, ReduceOp.Average);
+            else parallel?.SynchronizeGradients(); // the recipe with one rank has no group: nothing to do
             long t3 = Stopwatch.GetTimestamp();
-            using (no_grad()) foreach (var (p, slice) in views) p.grad!.copy_(slice);
+            if (!recipe)
+                using (no_grad()) foreach (var (p, slice) in views) p.grad!.copy_(slice);
             long t4 = Stopwatch.GetTimestamp();
             optimizer.step();
             long t5 = Stopwatch.GetTimestamp();
@@ -307,11 +323,13 @@ static class AllReduceBench
         double wait = Stats(means[4]).Median;
         double share = Stats(means[2].Zip(stepMean, (c, st) => c / st).ToArray()).Median;
         double shareWithWait = Stats(means[2].Zip(means[4], (c, wt) => c + wt).Zip(stepMean, (c, st) => c / st).ToArray()).Median;
-        Say(pg, $"step: mnist-cnn, {n} rank(s) × {get_num_threads()} thread(s), batch {batch} per rank ({GlobalBatch} total), {stepsPerRepeat} steps × {reps} repeats:");
+        string variant = recipe ? (forceSync ? "sync" : "recipe") : "flat";
+        string how = recipe ? (sync ? "SyncBatchNorm + DataParallel.SynchronizeGradients" : "one process, no group (as the recipe)") : "BatchNorm per shard + one flat AllReduce(Average)";
+        Say(pg, $"step ({variant}: {how}): mnist-cnn, {n} rank(s) × {get_num_threads()} thread(s), batch {batch} per rank ({GlobalBatch} total), {stepsPerRepeat} steps × {reps} repeats:");
         Say(pg, $"  step {Harness.Format(med)} median ({Harness.Format(min)}..{Harness.Format(max)}); compute {Harness.Format(compute)}, pack+unpack {Harness.Format(pack)}, " +
                 $"wait for the slowest rank {Harness.Format(wait)}, all-reduce {Harness.Format(comm)} ({share:P1} of the step; {shareWithWait:P1} with the wait), optimizer {Harness.Format(optim)}; {GlobalBatch / med:F0} samples/s; " +
                 $"parameters identical across ranks after training: {(same ? "yes" : "NO")}; mean loss {lossSum.item<float>() / (warmup + reps * stepsPerRepeat):F3}");
-        Say(pg, $"@step\t{n}\t{get_num_threads()}\t{batch}\t{stepsPerRepeat}\t{reps}\t{med}\t{min}\t{max}\t{compute}\t{pack}\t{comm}\t{optim}\t{share}\t{(same ? 1 : 0)}\t{Join(stepMax)}\t{Join(means[2])}\t{wait}\t{shareWithWait}\t{Join(means[4])}");
+        Say(pg, $"@step\t{variant}:{n}\t{get_num_threads()}\t{batch}\t{stepsPerRepeat}\t{reps}\t{med}\t{min}\t{max}\t{compute}\t{pack}\t{comm}\t{optim}\t{share}\t{(same ? 1 : 0)}\t{Join(stepMax)}\t{Join(means[2])}\t{wait}\t{shareWithWait}\t{Join(means[4])}");
     }
 
     static IEnumerable<(Tensor X, Tensor Y)> Batches(Engine.Data.DataLoader loader)

@@ -60,7 +60,8 @@ def main(folders):
                 e = sweep.setdefault(key, {"iters": int(f[4]), "t": []})
                 e["t"] += fnum(f[9])
             elif f[0] == "@step":
-                key = (int(f[1]), int(f[2]))
+                variant, ranks = f[1].split(":") if ":" in f[1] else ("flat", f[1])
+                key = (variant, int(ranks), int(f[2]))
                 e = step.setdefault(key, {"batch": int(f[3]), "t": [], "comm_raw": [], "compute": [], "pack": [],
                                           "comm": [], "optim": [], "share": [], "same": [],
                                           "wait": [], "share_wait": [], "wait_raw": []})
@@ -158,24 +159,41 @@ def main(folders):
             w("")
 
     # ---------------------------------------------------------------- step
-    if step:
-        w("## mnist-cnn training step, batch 128 in total (measured)")
+    titles = {
+        "recipe": ("the recipe's data-parallel step",
+                   "As `mnist-cnn` runs under mpirun: `SyncBatchNorm.Convert` (one all-reduce of the batch statistics per BN layer in\n"
+                   "forward and one in backward, inside *compute*) and `DataParallel.SynchronizeGradients` (25 MiB buckets: one here),\n"
+                   "`CheckCollectives` at its default (on; DataParallel skips it for its buckets after the first step). With one rank\n"
+                   "the recipe makes no group: plain BatchNorm, no synchronization."),
+        "sync": ("SyncBatchNorm + DataParallel in every configuration",
+                 "The recipe's step with `SyncBatchNorm` and `DataParallel` even in a group of one (the recipe itself makes no\n"
+                 "group then): the local cost of the two, beside the recipe's one-process rows."),
+        "flat": ("BatchNorm per shard, one flat all-reduce",
+                 "Plain BatchNorm on each rank's shard; gradients packed into one flat buffer → `AllReduce(flat, Average)` with the\n"
+                 "check off → unpacked (*pack+unpack*)."),
+    }
+    for variant in ("recipe", "sync", "flat"):
+        keys = [k for k in step if k[0] == variant]
+        if not keys:
+            continue
+        title, how = titles[variant]
+        w(f"## mnist-cnn training step, batch 128 in total: {title} (measured)")
         w("")
-        w("Augment → forward → cross-entropy → backward → pack gradients into one flat buffer → `AllReduce(flat, Average)`")
-        w("(check off) → unpack → AdamW. Step = the slowest rank's, median (min–max) over all repeats (20 steps each);")
-        w("phases: mean over ranks, median over runs. A barrier before the all-reduce (measurement only) splits the time a")
-        w("profiler would show in the collective into *wait* (for the slowest rank's backward: load imbalance, here mostly")
-        w("other processes taking a core) and the transfer (*all-reduce*). *share* = all-reduce / step; *with wait* = (wait + all-reduce) / step.")
+        w("Augment → forward → cross-entropy → backward → gradient synchronization → AdamW. " + how)
+        w("Step = the slowest rank's, median (min–max) over all repeats (20 steps each); phases: mean over ranks, median over")
+        w("runs. A barrier before the synchronization (measurement only) splits the time a profiler would show in the collective")
+        w("into *wait* (for the slowest rank's backward: load imbalance, here mostly other processes taking a core) and the")
+        w("transfer (*all-reduce*). *share* = all-reduce / step; *with wait* = (wait + all-reduce) / step.")
         w("")
         w("| ranks × threads | batch/rank | step | samples/s | compute | pack+unpack | wait | all-reduce | share | with wait | optimizer | speed-up vs 1×1 | params equal |")
         w("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
-        base = statistics.median(step[(1, 1)]["t"]) if (1, 1) in step else None
-        for key in sorted(step, key=lambda k: (-k[0], -k[1])):
+        base = statistics.median(step[(variant, 1, 1)]["t"]) if (variant, 1, 1) in step else None
+        for key in sorted(keys, key=lambda k: (-k[1], -k[2])):
             e = step[key]
             t = statistics.median(e["t"])
             m = lambda k: statistics.median(e[k])
             sp = f"{base / t:.2f}×" if base else "-"
-            w(f"| {key[0]} × {key[1]} | {e['batch']} | {fmt_t(t)} ({fmt_t(min(e['t']))}–{fmt_t(max(e['t']))}) | {128 / t:.0f} | "
+            w(f"| {key[1]} × {key[2]} | {e['batch']} | {fmt_t(t)} ({fmt_t(min(e['t']))}–{fmt_t(max(e['t']))}) | {128 / t:.0f} | "
               f"{fmt_t(m('compute'))} | {fmt_t(m('pack'))} | {fmt_t(m('wait'))} | {fmt_t(m('comm'))} ({fmt_t(min(e['comm_raw']))}–{fmt_t(max(e['comm_raw']))}) | "
               f"{100 * m('share'):.1f}% | {100 * m('share_wait'):.1f}% | {fmt_t(m('optim'))} | {sp} | {'yes' if all(x == 1 for x in e['same']) else 'NO'} |")
         w("")
