@@ -33,9 +33,7 @@ for ((r = 1; r <= rounds; r++)); do
     bench 2 1 floor,sweep "sweep-r$r.log"
     for ((k = 0; k < ${#configs[@]}; k++)); do
         read -r ranks threads <<<"${configs[$(((k + r - 1) % ${#configs[@]}))]}"
-        cases=step,stepflat
-        ((ranks == 1)) && cases+=,stepsync # SyncBatchNorm + DataParallel in a group of one: their local cost
-        bench "$ranks" "$threads" "$cases" "step-${ranks}x${threads}-r$r.log"
+        bench "$ranks" "$threads" step,stepflat "step-${ranks}x${threads}-r$r.log"
     done
 done
 /usr/bin/python3 Engine.Bench/Distributed/report.py "$out" > Engine.Bench/Distributed/RESULTS.md

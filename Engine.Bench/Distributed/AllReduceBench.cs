@@ -54,8 +54,6 @@ static class AllReduceBench
             if (want("sweep")) Sweep(pg, h, cnnParameters);
             if (want("step")) Step(pg, h, data, recipe: true);
             if (want("stepflat")) Step(pg, h, data, recipe: false);
-            // The recipe's SyncBatchNorm + DataParallel even in a group of one: their local cost.
-            if (want("stepsync")) Step(pg, h, data, recipe: true, forceSync: true);
         }
         finally
         {
@@ -221,7 +219,7 @@ static class AllReduceBench
 
     // ------------------------------------------------------------------ step
 
-    static void Step(ProcessGroup pg, Harness h, string folder, bool recipe, bool forceSync = false)
+    static void Step(ProcessGroup pg, Harness h, string folder, bool recipe)
     {
         if (!MnistEpoch.Available(folder))
         {
@@ -239,7 +237,7 @@ static class AllReduceBench
         // layer in forward, one in backward) and DataParallel (broadcast from rank 0, 25 MiB
         // buckets: one here). The flat variant: plain BatchNorm on each rank's shard, gradients
         // copied into one buffer by hand, one AllReduce(Average) with the check off.
-        bool sync = recipe && (n > 1 || forceSync);
+        bool sync = recipe && n > 1;
         if (sync) Engine.Distributed.SyncBatchNorm.Convert(model, pg);
         using var parallel = sync ? new DataParallel(model, pg) : null;
         var parameters = model.parameters().ToList();
@@ -323,7 +321,7 @@ static class AllReduceBench
         double wait = Stats(means[4]).Median;
         double share = Stats(means[2].Zip(stepMean, (c, st) => c / st).ToArray()).Median;
         double shareWithWait = Stats(means[2].Zip(means[4], (c, wt) => c + wt).Zip(stepMean, (c, st) => c / st).ToArray()).Median;
-        string variant = recipe ? (forceSync ? "sync" : "recipe") : "flat";
+        string variant = recipe ? "recipe" : "flat";
         string how = recipe ? (sync ? "SyncBatchNorm + DataParallel.SynchronizeGradients" : "one process, no group (as the recipe)") : "BatchNorm per shard + one flat AllReduce(Average)";
         Say(pg, $"step ({variant}: {how}): mnist-cnn, {n} rank(s) × {get_num_threads()} thread(s), batch {batch} per rank ({GlobalBatch} total), {stepsPerRepeat} steps × {reps} repeats:");
         Say(pg, $"  step {Harness.Format(med)} median ({Harness.Format(min)}..{Harness.Format(max)}); compute {Harness.Format(compute)}, pack+unpack {Harness.Format(pack)}, " +

@@ -165,14 +165,11 @@ def main(folders):
                    "forward and one in backward, inside *compute*) and `DataParallel.SynchronizeGradients` (25 MiB buckets: one here),\n"
                    "`CheckCollectives` at its default (on; DataParallel skips it for its buckets after the first step). With one rank\n"
                    "the recipe makes no group: plain BatchNorm, no synchronization."),
-        "sync": ("SyncBatchNorm + DataParallel in every configuration",
-                 "The recipe's step with `SyncBatchNorm` and `DataParallel` even in a group of one (the recipe itself makes no\n"
-                 "group then): the local cost of the two, beside the recipe's one-process rows."),
         "flat": ("BatchNorm per shard, one flat all-reduce",
                  "Plain BatchNorm on each rank's shard; gradients packed into one flat buffer → `AllReduce(flat, Average)` with the\n"
                  "check off → unpacked (*pack+unpack*)."),
     }
-    for variant in ("recipe", "sync", "flat"):
+    for variant in ("recipe", "flat"):
         keys = [k for k in step if k[0] == variant]
         if not keys:
             continue
