@@ -17,6 +17,9 @@
 #   OMP_WAIT_POLICY  = PASSIVE: threads waiting at the end of a parallel region sleep instead of
 #                      spinning, so a rank waiting in a collective does not burn its neighbours' cores.
 # Extra mpirun options: MPIRUN_ARGS="--tag-output" scripts/launch.sh 2 ...
+# In a container that denies ptrace, Open MPI's shared-memory single copy (CMA) fails; turn it off
+# with MPIRUN_ARGS="--mca btl_vader_single_copy_mechanism none" (large all-reduces then run several
+# times slower here: Engine.Bench/Distributed/RESULTS.md was measured with CMA on).
 set -euo pipefail
 
 usage() {
