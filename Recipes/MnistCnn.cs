@@ -37,10 +37,11 @@ namespace Engine.Recipes;
 /// while running a resume checkpoint (an interrupted run started again continues from its last
 /// epoch). Data: scripts/get-mnist.sh. Usage:
 /// Data-parallel when started by mpirun (<c>scripts/launch.sh 2 dotnet Recipes/bin/Release/net10.0/Recipes.dll mnist-cnn</c>):
-/// each rank trains on its DistributedSampler shard with batch B / ranks, SyncBatchNorm keeps the
-/// batch statistics global, gradients are averaged by DataParallel, and rank 0 alone writes and prints.
+/// each rank trains on its DistributedSampler shard with batch B / ranks, gradients are averaged by
+/// DataParallel, BatchNorm normalizes each shard (<c>--sync-bn</c>: over the global batch), and rank 0
+/// alone writes and prints.
 /// <c>mnist-cnn [--epochs E] [--batch B] [--lr η] [--weight-decay λ] [--warmup S] [--seed S]
-/// [--layers L] [--hidden H] [--dropout p] [--no-augment] [--precision fp32|bf16] [--diagnostics N] [--threads N] [--data folder] [--out folder]</c>.
+/// [--layers L] [--hidden H] [--dropout p] [--no-augment] [--sync-bn] [--precision fp32|bf16] [--diagnostics N] [--threads N] [--data folder] [--out folder]</c>.
 /// </summary>
 public static class MnistCnn
 {
@@ -62,6 +63,8 @@ public static class MnistCnn
         public string Precision { get; init; } = "fp32";
         /// <summary>Training diagnostics every this many steps into TensorBoard (0: off).</summary>
         public int DiagnosticsInterval { get; init; }
+        /// <summary>Data-parallel only: SyncBatchNorm (statistics over the global batch) instead of per-shard BatchNorm.</summary>
+        public bool SyncBatchNorm { get; init; }
         public AugmentationOptions Augmentation { get; init; } = new() { RotationDegrees = 10, Zoom = 0.1, Translation = 0.1 };
     }
 
@@ -89,8 +92,9 @@ public static class MnistCnn
         using var test = Mnist.Load(folder, train: false, device);
         manual_seed((long)s.Seed);
         using var model = Cnn(s.Layers, s.Hidden, s.Dropout);
-        // Data-parallel: batch statistics over the whole global batch, not each rank's shard.
-        if (group is not null) SyncBatchNorm.Convert(model, group);
+        // Data-parallel: --sync-bn takes batch statistics over the whole global batch instead of
+        // each rank's shard (PyTorch's default, like this recipe's, is per shard).
+        if (group is not null && s.SyncBatchNorm) SyncBatchNorm.Convert(model, group);
         model.to(device);
         using var parallel = group is null ? null : new DataParallel(model, group);
         // Augmentation runs in the loader on the batch's device, per sample, only while training.
@@ -239,6 +243,7 @@ public static class MnistCnn
                 "--hidden" => s with { Hidden = int.Parse(Value(), inv) },
                 "--dropout" => s with { Dropout = double.Parse(Value(), inv) },
                 "--no-augment" => s with { Augment = false },
+                "--sync-bn" => s with { SyncBatchNorm = true },
                 "--precision" => s with { Precision = Value() },
                 "--diagnostics" => s with { DiagnosticsInterval = int.Parse(Value(), inv) },
                 "--threads" => Set(ref threads, int.Parse(Value(), inv), s),

@@ -128,6 +128,19 @@ public sealed class DataParallel : IDisposable
         Broadcast(Module.parameters().Cast<Tensor>().Concat(Module.buffers()), root);
     }
 
+    /// <summary>Overwrites every buffer (BatchNorm's running statistics) with rank
+    /// <paramref name="root"/>'s, in place: PyTorch's <c>broadcast_buffers</c>, which DDP does
+    /// before every forward; the Trainer does it once per epoch, before validation, so every rank
+    /// evaluates (and rank 0 saves) the same model. Plain BatchNorm's running statistics follow
+    /// each rank's shard in between (SyncBatchNorm's are equal on every rank anyway).</summary>
+    public void BroadcastBuffers(int root = 0)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (root < 0 || root >= Group.WorldSize)
+            throw new ArgumentOutOfRangeException(nameof(root), root, $"DataParallel.BroadcastBuffers: root must lie in [0, {Group.WorldSize})");
+        Broadcast(Module.buffers(), root);
+    }
+
     /// <summary>Overwrites each tensor with rank <paramref name="root"/>'s, in place, checked.</summary>
     internal void Broadcast(IEnumerable<Tensor> tensors, int root)
     {

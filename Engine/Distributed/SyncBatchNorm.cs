@@ -88,17 +88,39 @@ public sealed partial class SyncBatchNorm : BatchNorm
         using var scope = NewDisposeScope();
 
         long[] dims = [0, .. NormChecks.Range(2, input.dim())];
-        var x = input.to(ScalarType.Float64);                          // no copy when already float64
-        var local = cat([x.sum(dims), x.square().sum(dims), full(1, (double)localCount, ScalarType.Float64, input.device)]);
-        var global = AllReduceSum.Apply(local, group);                 // [S1, S2, m], equal on every rank
+        // This rank's mean μ_r and biased variance σ²_r, two-pass in the input's dtype as Engine's
+        // BatchNorm computes them (libtorch's var_mean over the non-adjacent dims (0, 2, …) ran 3x
+        // slower here); x − μ_r is kept for x̂. An empty part contributes zeros with weight 0,
+        // still attached to the graph so its backward joins the backward collective.
+        var shape = NormChecks.ChannelShape(C, input.dim());
+        Tensor centered, localMean, localVar;
+        if (localCount > 0)
+        {
+            var mr = input.mean(dims, keepdim: true);
+            centered = input.sub(mr);                                          // x − μ_r
+            localVar = centered.square().mean(dims);
+            localMean = mr.reshape(C).to(ScalarType.Float64);
+        }
+        else
+        {
+            centered = input;
+            localMean = input.sum(dims).to(ScalarType.Float64);
+            localVar = input.sum(dims);
+        }
+        var local = cat([localMean, localVar.to(ScalarType.Float64), full(1, (double)localCount, ScalarType.Float64, input.device)]);
+        var all = AllGatherRows.Apply(local, group);                      // [ranks, 2C + 1], equal on every rank
 
-        var m = global[TensorIndex.Slice(2 * C, 2 * C + 1)];
+        var n = all[TensorIndex.Colon, TensorIndex.Slice(2 * C, 2 * C + 1)];   // m_r, [ranks, 1]
+        var m = n.sum();
         // Only a rank with at most one value per channel can belong to a whole batch of one value, and
-        // then every such rank sees it in the reduced count: they all throw, after the collective.
+        // then every such rank sees it in the gathered counts: they all throw, after the collective.
         if (localCount <= 1 && m.item<double>() <= 1)
             throw new ArgumentException($"{name}: expected more than 1 value per channel when training, got {m.item<double>()} over the {group.WorldSize} ranks' batches (this rank's input: {NormChecks.Shape(input)}): the batch variance would be 0 and its unbiased estimate undefined", nameof(input));
-        var mean = global[TensorIndex.Slice(0, C)].div(m);                                   // μ_j
-        var variance = global[TensorIndex.Slice(C, 2 * C)].div(m).sub(mean.square()).clamp_min(0); // σ²_j, biased; ≥ 0 despite rounding
+        var means = all[TensorIndex.Colon, TensorIndex.Slice(0, C)];
+        // sum(0L), not sum(0): TorchSharp 0.107's literal 0 binds to sum(ScalarType? type) as Byte.
+        var mean = n.mul(means).sum(0L).div(m);                                  // μ_j = Σ_r m_r μ_rj / m
+        var spread = all[TensorIndex.Colon, TensorIndex.Slice(C, 2 * C)].add(means.sub(mean).square());
+        var variance = n.mul(spread).sum(0L).div(m);                             // σ²_j = Σ_r m_r (σ²_rj + (μ_rj − μ_j)²) / m
 
         if (track_running_stats)
         {
@@ -110,33 +132,27 @@ public sealed partial class SyncBatchNorm : BatchNorm
             running_var!.mul_(1 - factor).add_(unbiased.to(running_var.dtype), alpha: factor);
         }
 
-        var shape = NormChecks.ChannelShape(C, input.dim());
-        var mu = mean.to(input.dtype).view(shape);
+        // x̂ = (x − μ)/√(σ² + ε) = ((x − μ_r) − (μ − μ_r))/√(σ² + ε): μ − μ_r is formed in float64, and
+        // the subtraction comes before the scaling (x·s − μ·s would cancel for channels whose mean
+        // dwarfs their spread). Then y = β + γ·x̂ in one fused pass (addcmul).
+        var centre = mean.sub(localMean).to(input.dtype).view(shape);
         var invstd = variance.add(eps).rsqrt().to(input.dtype).view(shape);
-        var xhat = input.sub(mu).mul(invstd);                          // x̂ = (x − μ)/√(σ² + ε)
-        var y = affine ? xhat.mul(weight!.view(shape)).add(bias!.view(shape)) : xhat;
+        var xhat = centered.sub(centre).mul(invstd);
+        var y = affine ? bias!.view(shape).addcmul(xhat, weight!.view(shape), 1) : xhat;
         return y.MoveToOuterDisposeScope();
     }
 
-    /// <summary>
-    /// Sum over the ranks, differentiably: forward all-reduces a copy of the input, backward
-    /// all-reduces the gradient (the adjoint of "every rank gets the sum" is "every rank's input gets
-    /// the sum of the gradients"). Used only when the input requires grad; otherwise a plain
-    /// all-reduce, so ranks agree on whether backward communicates as long as they agree on
-    /// requires_grad.
-    /// </summary>
-    sealed class AllReduceSum : autograd.SingleTensorFunction<AllReduceSum>
+    /// <summary>All-gathers each rank's packed statistics as a differentiable function. With the
+    /// total loss L = Σ_r L_r and every rank holding the same gathered rows G, rank r's own row
+    /// s_r = G[r] gets ∂L/∂s_r = Σ_r' ∂L_r'/∂G[r]: the backward all-reduces (sums) the gradient of
+    /// G and keeps row r. One all-reduce of ranks × (2C + 1) values per backward.</summary>
+    sealed class AllGatherRows : autograd.SingleTensorFunction<AllGatherRows>
     {
-        public override string Name => nameof(AllReduceSum);
+        public override string Name => nameof(AllGatherRows);
 
         public static Tensor Apply(Tensor local, ProcessGroup group)
         {
-            if (!(local.requires_grad && is_grad_enabled()))
-            {
-                var sum = local.detach().clone();
-                group.AllReduce(sum, ReduceOp.Sum);
-                return sum;
-            }
+            if (!(local.requires_grad && is_grad_enabled())) return group.AllGather(local.detach().contiguous());
             return apply(local, group);
         }
 
@@ -144,9 +160,7 @@ public sealed partial class SyncBatchNorm : BatchNorm
         {
             var group = (ProcessGroup)vars[1];
             ctx.save_data("group", group);
-            var sum = ((Tensor)vars[0]).clone();
-            group.AllReduce(sum, ReduceOp.Sum);
-            return sum;
+            return group.AllGather(((Tensor)vars[0]).contiguous());
         }
 
         public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor grad_output)
@@ -154,7 +168,7 @@ public sealed partial class SyncBatchNorm : BatchNorm
             var group = (ProcessGroup)ctx.get_data("group");
             var grad = grad_output.contiguous().clone();
             group.AllReduce(grad, ReduceOp.Sum);
-            return [grad, null!];   // one entry per forward argument; the group has no gradient
+            return [grad[group.Rank], null!];   // one entry per forward argument; the group has no gradient
         }
     }
 }

@@ -366,6 +366,9 @@ public sealed class Trainer
                     if (StopTraining) _pending = 0;
                     else OptimizerStep();
                 }
+                // Data-parallel: rank 0's running statistics everywhere, so every rank validates
+                // (and rank 0 saves) the same model.
+                Options.DataParallel?.BroadcastBuffers();
                 var logs = ComputeLogs("");
                 if (validation is not null)
                     foreach (var (name, v) in Evaluate(validation)) logs["val_" + name] = v;

@@ -52,8 +52,9 @@ public sealed class TrainerOptions
     /// <see cref="StepStrategy"/>), the epoch's loss and metrics are summed over the ranks before they
     /// are read (every rank sees the same logs, so EarlyStopping and ReduceLROnPlateau decide alike), a
     /// stop requested on any rank stops every rank, and callbacks that write (checkpoints, logs,
-    /// progress: <see cref="Callbacks.Callback.MainRankOnly"/>) run on rank 0 only. Give each rank
-    /// its shard of the data (<see cref="Data.DistributedSampler"/>).</summary>
+    /// progress: <see cref="Callbacks.Callback.MainRankOnly"/>) run on rank 0 only, and at each
+    /// epoch's end rank 0's buffers (running statistics) are broadcast before validation. Give each
+    /// rank its shard of the data (<see cref="Data.DistributedSampler"/>).</summary>
     public Distributed.DataParallel? DataParallel { get; init; }
 
     /// <summary>Run the dry run (one forward and loss on the first batch, see <see cref="Trainer.DryRun"/>) before training.</summary>
