@@ -18,6 +18,7 @@ static class DistributedCases
             "dist-stuck" => CollectiveCases.Stuck(group),
             "dist-trainer" => TrainerCases.Trainer(group),
             "dist-resume" => TrainerCases.Resume(group),
+            "dist-stop" => TrainerCases.Stop(group),
             "dist-ddp-training" => DataParallelCases.Training(group),
             "dist-ddp-single" => DataParallelCases.Single(group),
             "dist-ddp-steady" => DataParallelCases.Steady(group),

@@ -106,6 +106,34 @@ static class TrainerCases
         return 0;
     }
 
+    /// <summary>Rank 1 alone asks to stop after its second batch (as TerminateOnNaN would on a NaN
+    /// only its shard produced): every rank must stop after that batch, not wait in the next step.</summary>
+    public static int Stop(ProcessGroup g)
+    {
+        torch.set_num_threads(1);
+        var (x, y) = Data();
+        var model = Model(seed: 1);
+        using var parallel = new DataParallel(model, g);
+        var loader = new DataLoader(new TensorDataset(x, y), BatchPerRank, shuffle: false,
+            options: new DataLoaderOptions { Sampler = new DistributedSampler(Samples, g, seed: 1) });
+        var trainer = new Engine.Training.Trainer(model, optim.SGD(model.parameters(), 0.1), (p, t) => nn.functional.cross_entropy(p, t), null,
+            new TrainerOptions { DataParallel = parallel });
+        var counter = new CountBatches(g.Rank);
+        var history = trainer.Fit(loader, epochs: 3, callbacks: [counter]);
+        DistributedCases.Say($"rank {g.Rank}: batches {counter.Batches} epochs {history.Epochs.Count} steps {trainer.GlobalStep}");
+        return 0;
+    }
+
+    sealed class CountBatches(int rank) : Callback
+    {
+        public int Batches;
+        public override void OnBatchEnd(long batch, Tensor loss)
+        {
+            Batches++;
+            if (rank == 1 && Batches == 2) Trainer.StopTraining = true;
+        }
+    }
+
     sealed class PrintLosses(int rank, long killAt, int killRank) : Callback
     {
         public override void OnBatchEnd(long batch, Tensor loss)

@@ -35,6 +35,16 @@ public class TrainerTests
         }
     }
 
+    [Test]
+    public void A_stop_asked_on_one_rank_stops_every_rank_after_the_same_batch()
+    {
+        var job = MpiJob.Run("dist-stop", 2, env: new Dictionary<string, string> { ["ENGINE_DIST_TIMEOUT"] = "20" });
+        Assert.That(job.ExitCode, Is.EqualTo(0), job.Output);
+        // Rank 1 stops after its 2nd batch; the epoch still ends (Keras' stop_training), then Fit returns.
+        Assert.That(job.Lines(0), Does.Contain("rank 0: batches 2 epochs 1 steps 2"), job.Output);
+        Assert.That(job.Lines(1), Does.Contain("rank 1: batches 2 epochs 1 steps 2"), job.Output);
+    }
+
     static Dictionary<string, string> Losses(MpiJob.Result job, int rank)
     {
         var losses = new Dictionary<string, string>();
