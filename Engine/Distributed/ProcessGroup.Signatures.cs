@@ -65,7 +65,7 @@ public sealed unsafe partial class ProcessGroup
     {
         var requests = _signatureRequests;
         var deadline = System.Diagnostics.Stopwatch.GetTimestamp() + (long)(Timeout.TotalSeconds * System.Diagnostics.Stopwatch.Frequency);
-        long spins = 0;
+        long waitingSince = System.Diagnostics.Stopwatch.GetTimestamp();
         while (true)
         {
             bool done = true;
@@ -91,7 +91,7 @@ public sealed unsafe partial class ProcessGroup
                 Fail($"ProcessGroup.{call} #{sequence} on rank {Rank} of {WorldSize} timed out after {Timeout.TotalSeconds:0.###} s: " +
                      $"rank{(silent.Count == 1 ? "" : "s")} {string.Join(", ", silent)} did not join the call (died, stuck, or busy in other work)", timeout: true);
             }
-            if (++spins > 2000) Thread.Sleep(spins > 20000 ? 1 : 0);
+            Pause(waitingSince);
         }
     }
 

@@ -327,17 +327,13 @@ public sealed unsafe partial class ProcessGroup : IDisposable
     {
         if (work.Group is null) return;
         var deadline = work.Started + (long)(Timeout.TotalSeconds * Stopwatch.Frequency);
-        long spinUntil = Stopwatch.GetTimestamp() + Stopwatch.Frequency / 5000; // 200 µs
-        long yieldUntil = spinUntil + Stopwatch.Frequency / 200;                 // then 5 ms of yields, then 1 ms sleeps
+        long waitingSince = Stopwatch.GetTimestamp();
         while (!Poll(work))
         {
-            long now = Stopwatch.GetTimestamp();
-            if (now > deadline)
+            if (Stopwatch.GetTimestamp() > deadline)
                 Fail($"ProcessGroup.{work.Call} #{work.Sequence} on rank {Rank} of {WorldSize} did not complete within {Timeout.TotalSeconds:0.###} s: " +
                      "another rank died or stopped answering (it never joined this collective)", timeout: true);
-            if (now < spinUntil) continue;
-            if (now < yieldUntil) Thread.Yield();
-            else Thread.Sleep(1);
+            Pause(waitingSince);
         }
         var t = work.Tensor;
         work.Count = 0;
@@ -345,6 +341,17 @@ public sealed unsafe partial class ProcessGroup : IDisposable
         work.Tensor = null;
         if (t is not null && work.DivideBy != 1)
             using (no_grad()) t.div_(work.DivideBy);
+    }
+
+    /// <summary>Between two polls of MPI's requests: spin for 200 µs (a peer a few microseconds
+    /// behind costs no wake-up), then yield the core for 5 ms, then sleep 1 ms at a time (a peer
+    /// far behind, or stuck, costs no CPU).</summary>
+    static void Pause(long waitingSince)
+    {
+        long waited = Stopwatch.GetTimestamp() - waitingSince;
+        if (waited < Stopwatch.Frequency / 5000) return;
+        if (waited < Stopwatch.Frequency / 5000 + Stopwatch.Frequency / 200) Thread.Yield();
+        else Thread.Sleep(1);
     }
 
     [DoesNotReturn]
