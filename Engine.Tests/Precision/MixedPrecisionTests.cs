@@ -290,7 +290,7 @@ public class MixedPrecisionTests
         Assert.Throws<ObjectDisposedException>(() => mp.Step(optim.SGD(model.parameters(), 0.1)));
     }
 
-    /// <summary>1,500 bf16 + scaler steps with a dispose scope per step: live tensors flat, resident memory flat.</summary>
+    /// <summary>3,000 bf16 + scaler steps with a dispose scope per step: live tensors flat, resident memory flat.</summary>
     [Test]
     public void No_memory_growth_over_many_steps()
     {
@@ -312,17 +312,19 @@ public class MixedPrecisionTests
                     mp.Step(opt);
                 }
             }
-            Run(300);
+            Run(1000); // glibc's arenas settle over the first thousand steps
             GC.Collect(); GC.WaitForPendingFinalizers(); GC.Collect();
             long live0 = DisposeScopeManager.Statistics.ThreadTotalLiveCount, rss0 = Rss();
-            Run(1500);
+            Run(3000);
             GC.Collect(); GC.WaitForPendingFinalizers(); GC.Collect();
             long live1 = DisposeScopeManager.Statistics.ThreadTotalLiveCount, rss1 = Rss();
             TestContext.Out.WriteLine($"live tensors {live0} -> {live1}, RSS {rss0 >> 20} -> {rss1 >> 20} MB");
             Assert.That(live1, Is.EqualTo(live0));
-            // 1,500 steps leaking one 64×64 fp32 tensor (a master gradient) each would add 24 MB;
-            // glibc's arenas move resident memory by a few MB (observed -4 to +9 MB).
-            Assert.That(rss1 - rss0, Is.LessThan(14L << 20));
+            // 3,000 steps leaking one 64×64 fp32 tensor (a master gradient) each would add 48 MB;
+            // glibc's arenas move resident memory by a few MB (observed -4 to +16 MB over 1,500
+            // steps after a 300-step warm-up in full-suite runs; 12,000 steps alone: +8 MB from
+            // step 2,000 to 10,000), so the bound is half a leak.
+            Assert.That(rss1 - rss0, Is.LessThan(24L << 20));
         }
     }
 
