@@ -171,8 +171,11 @@ public sealed unsafe partial class ProcessGroup : IDisposable
         Agree(call, tensor, (int)CallCode.Broadcast, root);
         var work = Begin(_internal, call, tensor, 1);
         lock (_gate)
-            foreach (var (ptr, count) in Chunks(tensor, scale, call))
+            for (int i = 0, n = ChunkCount(tensor, scale); i < n; i++)
+            {
+                var (ptr, count) = Chunk(tensor, scale, i);
                 Post(work, Mpi.Ibcast(ptr, count, type, root, _comm, Slot(work)), "MPI_Ibcast");
+            }
         Wait(work);
     }
 
@@ -272,8 +275,11 @@ public sealed unsafe partial class ProcessGroup : IDisposable
         Begin(work, call, tensor, op == ReduceOp.Average ? WorldSize : 1);
         var handle = OpHandle(op);
         lock (_gate)
-            foreach (var (ptr, count) in Chunks(tensor, scale, call))
+            for (int i = 0, n = ChunkCount(tensor, scale); i < n; i++)
+            {
+                var (ptr, count) = Chunk(tensor, scale, i);
                 Post(work, Mpi.Iallreduce(Mpi.InPlace, ptr, count, type, handle, _comm, Slot(work)), "MPI_Iallreduce");
+            }
         return work;
     }
 
@@ -438,16 +444,17 @@ public sealed unsafe partial class ProcessGroup : IDisposable
         _ => throw new ArgumentOutOfRangeException(nameof(op), op, "ProcessGroup: unknown ReduceOp"),
     };
 
-    /// <summary>The tensor's memory in pieces MPI's int counts can address (2^30 elements each).</summary>
-    static IEnumerable<(IntPtr Ptr, int Count)> Chunks(Tensor tensor, int scale, string call)
+    /// <summary>The tensor's memory in pieces MPI's int counts can address (2^30 elements each):
+    /// <see cref="ChunkCount"/> pieces, piece i at <see cref="Chunk"/> (no iterator: a step allocates nothing).</summary>
+    const long ChunkElements = 1L << 30;
+
+    static int ChunkCount(Tensor tensor, int scale) => (int)((tensor.numel() * scale + ChunkElements - 1) / ChunkElements);
+
+    static (IntPtr Ptr, int Count) Chunk(Tensor tensor, int scale, int i)
     {
-        const long chunk = 1L << 30;
-        long total = tensor.numel() * scale;
-        if (total == 0) yield break;
+        long total = tensor.numel() * scale, at = i * ChunkElements;
         long elementBytes = tensor.ElementSize / scale;
-        var start = Engine.Optim.NativeTensor.Data(tensor);
-        for (long at = 0; at < total; at += chunk)
-            yield return (start + (nint)(at * elementBytes), (int)Math.Min(chunk, total - at));
+        return (Engine.Optim.NativeTensor.Data(tensor) + (nint)(at * elementBytes), (int)Math.Min(ChunkElements, total - at));
     }
 
     void CheckRoot(int root, string call)

@@ -69,14 +69,9 @@ public sealed partial class SyncBatchNorm : BatchNorm
         // PyTorch's need_sync: batch statistics in training, over more than one rank.
         if (!training || group is null || group.WorldSize == 1) return base.forward(input);
 
-        var name = GetName();
-        NormChecks.NotNull(name, input);
-        var (ranks, expected) = InputRanks;
-        NormChecks.Dims(name, input, expected, ranks);
-        NormChecks.Channels(name, input, 1, num_features);
-        NormChecks.Floating(name, input);
+        CheckInput(input);
         if (GhostBatchSize is not null)
-            throw new InvalidOperationException($"{name}: GhostBatchSize ({GhostBatchSize}) normalizes small batches on their own, the opposite of synchronizing the whole batch across ranks; set it to null");
+            throw new InvalidOperationException($"{GetName()}: GhostBatchSize ({GhostBatchSize}) normalizes small batches on their own, the opposite of synchronizing the whole batch across ranks; set it to null");
         return Synchronized(input, group);
     }
 

@@ -138,7 +138,9 @@ public abstract class BatchNorm : nn.Module<Tensor, Tensor>
         _num_batches_tracked!.zero_();
     }
 
-    public override Tensor forward(Tensor input)
+    /// <summary>The input checks every batch norm makes before any native call (not null, one of
+    /// <see cref="InputRanks"/>, <c>num_features</c> channels in dim 1, floating point).</summary>
+    protected void CheckInput(Tensor input)
     {
         var name = GetName();
         NormChecks.NotNull(name, input);
@@ -146,6 +148,12 @@ public abstract class BatchNorm : nn.Module<Tensor, Tensor>
         NormChecks.Dims(name, input, expected, ranks);
         NormChecks.Channels(name, input, 1, num_features);
         NormChecks.Floating(name, input);
+    }
+
+    public override Tensor forward(Tensor input)
+    {
+        var name = GetName();
+        CheckInput(input);
 
         // Batch statistics in training, and in eval when there are no running estimates.
         var useBatchStats = training || _running_mean is null;

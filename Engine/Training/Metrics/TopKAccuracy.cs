@@ -7,10 +7,8 @@ namespace Engine.Training.Metrics;
 /// prediction [N, C], target [N] class indices. Ties at the k-th score are resolved by
 /// <c>torch.topk</c>'s order.
 /// </summary>
-public sealed class TopKAccuracy : Metric
+public sealed class TopKAccuracy : HitRate
 {
-    Tensor? _correct;
-    long _count;
 
     public TopKAccuracy(int k, string? name = null)
     {
@@ -20,8 +18,7 @@ public sealed class TopKAccuracy : Metric
     }
 
     public int K { get; }
-    public string Name { get; }
-    public override IReadOnlyList<string> Names => [Name];
+    public override string Name { get; }
 
     public override void Update(Tensor prediction, Tensor target)
     {
@@ -31,23 +28,6 @@ public sealed class TopKAccuracy : Metric
         using var _ = NewDisposeScope();
         var top = prediction.detach().topk(K, dim: 1).indexes;
         var hits = top.eq(target.unsqueeze(1)).any(1);
-        Accumulate(ref _correct, hits.sum(ScalarType.Int64));
-        _count += target.numel();
-    }
-
-    public override IReadOnlyDictionary<string, double> Compute() =>
-        new Dictionary<string, double> { [Name] = _correct is null || _count == 0 ? double.NaN : _correct.item<long>() / (double)_count };
-
-    public override void Synchronize(Distributed.ProcessGroup group)
-    {
-        var v = SumAcross(group, Value(_correct), _count);
-        Set(ref _correct, v[0], ScalarType.Int64);
-        _count = (long)v[1];
-    }
-
-    public override void Reset()
-    {
-        Free(ref _correct);
-        _count = 0;
+        AddHits(hits);
     }
 }
